@@ -1,0 +1,70 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { createConcert, domainSettings, listConcerts, noJobs, systemClock } from '@frontrow/core';
+import type { Runtime } from '../runtime.ts';
+
+export function registerConcertCommands(program: Command, runtime: () => Runtime): void {
+  const concert = program.command('concert').description('create and list concerts');
+
+  concert
+    .command('create')
+    .description('create a concert with one performance per date, 50 seats each')
+    .requiredOption('--title <title>', 'concert title')
+    .requiredOption('--venue <venue>', 'venue name')
+    .requiredOption('--dates <dates>', 'comma-separated performance dates, e.g. 2026-12-24,2026-12-25', list)
+    .option('--price <won>', 'price of every seat in KRW', integer, 50_000)
+    .option('--max-active <n>', 'users admitted at once (default: QUEUE_MAX_ACTIVE)', integer)
+    .option('--active-ttl <seconds>', 'how long an admitted user stays admitted (default: QUEUE_ACTIVE_TTL_SECONDS)', integer)
+    .option('--json', 'machine-readable output')
+    .action(
+      async (options: {
+        title: string;
+        venue: string;
+        dates: string[];
+        price: number;
+        maxActive?: number;
+        activeTtl?: number;
+        json?: boolean;
+      }) => {
+        const rt = runtime();
+        const created = await rt.withOrm((orm) =>
+          createConcert(
+            { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
+            {
+              title: options.title,
+              venue: options.venue,
+              dates: options.dates,
+              price: options.price,
+              maxActive: options.maxActive,
+              activeTtlSeconds: options.activeTtl,
+            },
+          ),
+        );
+        if (options.json) rt.out(JSON.stringify(created));
+        else rt.out(created.concertId);
+      },
+    );
+
+  concert
+    .command('list')
+    .description('list concerts and their dates')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const rt = runtime();
+      const concerts = await rt.withOrm((orm) => listConcerts({ em: orm.em }));
+      if (options.json) return rt.out(JSON.stringify(concerts));
+      if (concerts.length === 0) return rt.out('no concerts');
+      for (const c of concerts) rt.out(`${c.id}\t${c.title}\t${c.venue}\t${c.dates.join(',')}`);
+    });
+}
+
+export function integer(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('expected an integer');
+  return Number.parseInt(value, 10);
+}
+
+export function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerConcertCommands } from './commands/concert.ts';
+import { registerDbCommands } from './commands/db.ts';
+import type { Runtime } from './runtime.ts';
+
+/** The `frontrow` admin CLI. `runtime` is created lazily so `--help` works without configuration. */
+export function buildProgram(runtime: () => Runtime): Command {
+  const program = new Command('frontrow')
+    .description('FrontRow admin commands')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true });
+  registerDbCommands(program, runtime);
+  registerConcertCommands(program, runtime);
+  return program;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** Every setting of every FrontRow process, parsed once from the environment (API.md, "Operations contract"). */
+export const configSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; an invalid value throws a ConfigError naming each bad variable and why. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // An empty variable means "not set": `PORT= pnpm start` should not be a parse error.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = configSchema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const value = present[name];
+    const shown = name === 'TOKEN_SECRET' || name === 'DATABASE_URL' || value === undefined ? '' : ` (got "${value}")`;
+    return `${name}: ${issue.message}${shown}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** The domain's settings out of the process configuration. */
+export function domainSettings(config: Config): import('./deps.ts').DomainSettings {
+  return {
+    holdTtlSeconds: config.HOLD_TTL_SECONDS,
+    defaultMaxActive: config.QUEUE_MAX_ACTIVE,
+    defaultActiveTtlSeconds: config.QUEUE_ACTIVE_TTL_SECONDS,
+  };
+}

@@ -1,0 +1,18 @@
+import type { EntityManager } from '@frontrow/db';
+import type { Clock } from './clock.ts';
+import type { JobScheduler } from './jobs.ts';
+
+/** Settings use cases need, taken from Config by the composition roots. */
+export type DomainSettings = {
+  holdTtlSeconds: number;
+  defaultMaxActive: number;
+  defaultActiveTtlSeconds: number;
+};
+
+/** What every use case runs on: the API, the worker, the CLI and tests build the same thing. */
+export type Deps = {
+  em: EntityManager;
+  clock: Clock;
+  jobs: JobScheduler;
+  settings: DomainSettings;
+};

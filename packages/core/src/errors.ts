@@ -1,0 +1,37 @@
+/** The stable error reasons of API.md; clients branch on these, so they never change meaning. */
+export const ERROR_REASONS = [
+  'VALIDATION',
+  'TOKEN_MISSING',
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  'QUEUE_NOT_ADMITTED',
+  'WRONG_CONCERT',
+  'CONCERT_NOT_FOUND',
+  'SCHEDULE_NOT_FOUND',
+  'RESERVATION_NOT_FOUND',
+  'SEAT_UNAVAILABLE',
+  'HOLD_LIMIT_EXCEEDED',
+  'HOLD_EXPIRED',
+  'RESERVATION_NOT_PAYABLE',
+  'INSUFFICIENT_BALANCE',
+  'IDEMPOTENCY_KEY_REUSED',
+  'BUSY',
+  'RATE_LIMITED',
+] as const;
+
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+/** A rule of the domain said no. The edge maps `reason` to a transport status once. */
+export class DomainError extends Error {
+  override name = 'DomainError';
+  readonly reason: ErrorReason;
+
+  constructor(reason: ErrorReason, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+export function isDomainError(error: unknown, reason?: ErrorReason): error is DomainError {
+  return error instanceof DomainError && (reason === undefined || error.reason === reason);
+}

@@ -1,0 +1,101 @@
+import type { EntityManager, QueueTokenStatus } from '@frontrow/db';
+import { DomainError } from '../errors.ts';
+import { estimateWaitSeconds, positionOf } from './position.ts';
+import type { TokenClaims } from './token-signer.ts';
+
+/** The wire shape of API.md's `QueueTicket`. */
+export type QueueTicket = {
+  token: string;
+  userId: string;
+  concertId: string;
+  status: QueueTokenStatus;
+  position: number | null;
+  estimatedWaitSeconds: number | null;
+  activeUntil: string | null;
+};
+
+/** A token as the database has it now, with its concert's queue figures: what the guard and `queue.status` need. */
+export type TicketState = {
+  tokenId: string;
+  userId: string;
+  concertId: string;
+  ticket: number;
+  /** Effective status: an ACTIVE token past `activeUntil` reads EXPIRED before the admitter catches up. */
+  status: QueueTokenStatus;
+  activeUntil: Date | null;
+  admittedThrough: number;
+  admitRatePerMinute: number | null;
+  maxActive: number;
+  activeTtlSeconds: number;
+};
+
+type TicketRow = {
+  user_id: string;
+  concert_id: string;
+  ticket: string;
+  status: QueueTokenStatus;
+  active_until: Date | null;
+  admitted_through: string;
+  admit_rate_per_minute: number | null;
+  max_active: number;
+  active_ttl_seconds: number;
+};
+
+/**
+ * One indexed read by primary key (the hot path of polling): no transaction, no identity map.
+ * Null when no such token exists or it does not match the signed claims.
+ */
+export async function readTicketState(em: EntityManager, claims: TokenClaims, now: Date): Promise<TicketState | null> {
+  const rows = await em.getConnection().execute<TicketRow[]>(
+    `select t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
+            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds
+       from queue_token t join concert c on c.id = t.concert_id
+      where t.id = ?`,
+    [claims.tokenId],
+  );
+  const row = rows[0];
+  if (!row || row.user_id !== claims.userId || String(row.concert_id) !== claims.concertId || Number(row.ticket) !== claims.ticket) {
+    return null;
+  }
+  const activeUntil = row.active_until === null ? null : new Date(row.active_until);
+  const lapsed = row.status === 'ACTIVE' && (activeUntil === null || activeUntil <= now);
+  return {
+    tokenId: claims.tokenId,
+    userId: row.user_id,
+    concertId: String(row.concert_id),
+    ticket: Number(row.ticket),
+    status: lapsed ? 'EXPIRED' : row.status,
+    activeUntil,
+    admittedThrough: Number(row.admitted_through),
+    admitRatePerMinute: row.admit_rate_per_minute,
+    maxActive: row.max_active,
+    activeTtlSeconds: row.active_ttl_seconds,
+  };
+}
+
+export function toQueueTicket(token: string, state: TicketState): QueueTicket {
+  const waiting = state.status === 'WAITING';
+  const position = waiting ? positionOf(state.ticket, state.admittedThrough) : null;
+  return {
+    token,
+    userId: state.userId,
+    concertId: state.concertId,
+    status: state.status,
+    position,
+    estimatedWaitSeconds:
+      position === null ? null : estimateWaitSeconds(position, state.admitRatePerMinute, state.maxActive, state.activeTtlSeconds),
+    activeUntil: state.status === 'ACTIVE' && state.activeUntil ? state.activeUntil.toISOString() : null,
+  };
+}
+
+/** The admitted guard's rule (invariant 4): only an ACTIVE, unlapsed token passes. */
+export function assertAdmitted(state: TicketState): void {
+  if (state.status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
+  if (state.status !== 'ACTIVE') throw new DomainError('TOKEN_EXPIRED', `your token is ${state.status}; enter the queue again`);
+}
+
+/** A token belongs to one concert. */
+export function assertTicketConcert(state: Pick<TicketState, 'concertId'>, concertId: string): void {
+  if (state.concertId !== concertId)
+    throw new DomainError('WRONG_CONCERT', `your token is for concert ${state.concertId}, not ${concertId}`);
+}

@@ -1,0 +1,66 @@
+import { DeadlockException, DriverException, LockWaitTimeoutException, OptimisticLockError, ConnectionException } from '@mikro-orm/core';
+import type { EntityManager } from '@frontrow/db';
+import { DomainError } from './errors.ts';
+
+export type UnitOfWorkOptions = {
+  /** Attempts in all, the first included. */
+  attempts?: number;
+};
+
+/**
+ * Runs `work` as one transaction on a fresh fork of `em` (DESIGN.md, "Concurrency"). A benign conflict
+ * (a version check on a wallet or token, a deadlock, a lock timeout, a serialization failure) replays the
+ * whole unit of work after a jittered pause, a bounded number of times, then answers BUSY. Use cases
+ * translate conflicts that mean "someone else won" (a seat) into their own reason before they get here.
+ */
+export async function inTransaction<T>(
+  em: EntityManager,
+  work: (em: EntityManager) => Promise<T>,
+  options: UnitOfWorkOptions = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 8;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await em.fork().transactional(async (tx) => {
+        // Never wait long on a row lock: a stuck lock becomes BUSY, not a hung request.
+        await tx.getConnection().execute(`set local lock_timeout = '3s'`, [], 'run', tx.getTransactionContext());
+        return await work(tx);
+      });
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      if (isDatabaseUnavailable(error)) throw new DomainError('BUSY', 'the database is unavailable; retry shortly', { cause: error });
+      if (!isRetryable(error)) throw error;
+      if (attempt >= attempts) throw new DomainError('BUSY', 'too much contention; retry shortly', { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
+    }
+  }
+}
+
+/** Full jitter over an exponential ceiling: 5, 10, 20 … ms, capped at 200 ms. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(200, 5 * 2 ** (attempt - 1)));
+}
+
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof OptimisticLockError) return true;
+  if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
+  const code = sqlState(error);
+  return code === '40001' || code === '40P01' || code === '55P03';
+}
+
+/** Connection refused, dropped or the server shutting down: BUSY for the client, never a 500. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionException) return true;
+  const code = sqlState(error);
+  if (code && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300')) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /ECONNREFUSED|ECONNRESET|Connection terminated|connect ETIMEDOUT|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+function sqlState(error: unknown): string | undefined {
+  if (error instanceof DriverException) return error.sqlState ?? error.code;
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  return undefined;
+}

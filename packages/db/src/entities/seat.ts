@@ -1,0 +1,60 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { Reservation } from './reservation.ts';
+import { Schedule } from './schedule.ts';
+
+export const SEAT_STATUSES = ['AVAILABLE', 'HELD', 'RESERVED'] as const;
+export type SeatStatus = (typeof SEAT_STATUSES)[number];
+
+export const SeatSchema = defineEntity({
+  name: 'Seat',
+  tableName: 'seat',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    schedule: () => p.manyToOne(Schedule),
+    number: p.integer(),
+    price: p.integer(),
+    status: p.string().$type<SeatStatus>().default('AVAILABLE'),
+    reservation: () => p.manyToOne(Reservation).nullable(),
+    heldUntil: p.datetime().nullable(),
+    version: p.integer().version(),
+  },
+  uniques: [{ properties: ['schedule', 'number'] }],
+});
+
+export class Seat extends SeatSchema.class {
+  /** What a reader sees: a hold past its expiry is no hold (invariant 2), whether or not the worker ran. */
+  statusAt(now: Date): SeatStatus {
+    if (this.status === 'HELD' && this.heldUntil !== null && this.heldUntil !== undefined && this.heldUntil <= now) {
+      return 'AVAILABLE';
+    }
+    return this.status;
+  }
+
+  isFreeAt(now: Date): boolean {
+    return this.statusAt(now) === 'AVAILABLE';
+  }
+
+  holdFor(reservation: Reservation, until: Date, now: Date): void {
+    if (!this.isFreeAt(now)) throw new Error(`seat ${this.number} is not free`);
+    this.status = 'HELD';
+    this.reservation = reservation;
+    this.heldUntil = until;
+  }
+
+  sellTo(reservation: Reservation): void {
+    if (this.status !== 'HELD' || this.reservation?.id !== reservation.id) {
+      throw new Error(`seat ${this.number} is not held by reservation ${reservation.id}`);
+    }
+    this.status = 'RESERVED';
+    this.heldUntil = null;
+  }
+
+  /** Frees the seat if `reservation` still holds it; a sold seat stays sold (invariant 1). */
+  releaseFrom(reservation: Reservation): void {
+    if (this.status !== 'HELD' || this.reservation?.id !== reservation.id) return;
+    this.status = 'AVAILABLE';
+    this.reservation = null;
+    this.heldUntil = null;
+  }
+}
+SeatSchema.setClass(Seat);

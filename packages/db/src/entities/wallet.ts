@@ -1,0 +1,27 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+/** A user's prepaid KRW balance; created on first charge. */
+export const WalletSchema = defineEntity({
+  name: 'Wallet',
+  tableName: 'wallet',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    userId: p.uuid().unique(),
+    balance: p.bigint('number').default(0),
+    version: p.integer().version(),
+  },
+});
+
+export class Wallet extends WalletSchema.class {
+  credit(amount: number): void {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`invalid credit ${amount}`);
+    this.balance += amount;
+  }
+
+  debit(amount: number): void {
+    if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`invalid debit ${amount}`);
+    if (amount > this.balance) throw new Error('balance would go below zero');
+    this.balance -= amount;
+  }
+}
+WalletSchema.setClass(Wallet);

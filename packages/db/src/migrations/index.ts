@@ -1,0 +1,4 @@
+import { InitialSchema } from './0001-initial-schema.ts';
+
+/** Every migration in order; listed in code so no file globbing decides what runs. */
+export const migrations = [{ name: '0001-initial-schema', class: InitialSchema }];
