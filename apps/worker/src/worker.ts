@@ -27,7 +27,7 @@ export type Worker = {
 };
 
 /** A job's part of the worker: registers its pg-boss handler, and may own a timer that sends it. */
-export type JobModule = (deps: WorkerDeps) => Promise<{ stop?: () => void } | void>;
+export type JobModule = (deps: WorkerDeps) => Promise<{ stop?: () => void }>;
 
 /** pg-boss handlers and timers of the worker process. `main.ts` only builds deps, starts and stops. */
 export function buildWorker(deps: WorkerDeps, modules: JobModule[]): Worker {
