@@ -11,3 +11,4 @@ export * from './queue/token-signer.ts';
 export * from './queue/position.ts';
 export * from './queue/ticket.ts';
 export * from './token-secret.ts';
+export * from './booking/release-holds.ts';
