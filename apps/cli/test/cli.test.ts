@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'));
+});
+afterAll(async () => db?.drop());
+
+type Run = { code: number; stdout: string; stderr: string };
+
+async function frontrow(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], {
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+describe('frontrow CLI', () => {
+  it('db migrate on a migrated database applies nothing', async () => {
+    const run = await frontrow('db', 'migrate', '--json');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual({ applied: [] });
+  });
+
+  it('concert create makes a concert with its dates and 50 seats per date at the given price; concert list shows it', async () => {
+    const created = await frontrow(
+      'concert',
+      'create',
+      '--title',
+      'Winter Live',
+      '--venue',
+      'KSPO Dome',
+      '--dates',
+      '2030-12-24,2030-12-25',
+      '--price',
+      '88000',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    const { concertId, schedules } = JSON.parse(created.stdout) as { concertId: string; schedules: { scheduleId: string; date: string }[] };
+    expect(schedules.map((s) => s.date)).toEqual(['2030-12-24', '2030-12-25']);
+
+    const seats = await db.orm.em
+      .getConnection()
+      .execute<{ schedule_id: string; n: string; price: number }[]>(
+        `select s.schedule_id, count(*) as n, min(s.price) as price from seat s join schedule d on d.id = s.schedule_id where d.concert_id = ? group by s.schedule_id`,
+        [concertId],
+      );
+    expect(seats.map((r) => [Number(r.n), Number(r.price)])).toEqual([
+      [50, 88000],
+      [50, 88000],
+    ]);
+
+    const listed = await frontrow('concert', 'list', '--json');
+    expect(JSON.parse(listed.stdout)).toContainEqual({
+      id: concertId,
+      title: 'Winter Live',
+      venue: 'KSPO Dome',
+      dates: ['2030-12-24', '2030-12-25'],
+    });
+    const plain = await frontrow('concert', 'list');
+    expect(plain.stdout).toContain(`${concertId}\tWinter Live\tKSPO Dome\t2030-12-24,2030-12-25`);
+
+    const short = await frontrow('concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '2030-01-01');
+    expect(short.stdout.trim()).toMatch(/^\d+$/);
+  });
+
+  it.each([
+    [['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '2030-02-30'], /^error: dates\.0: not a calendar date$/],
+    [['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '24/12/2030'], /^error: dates\.0: expected a date as YYYY-MM-DD$/],
+    [
+      ['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '2030-01-01', '--price', 'free'],
+      /^error: option '--price <won>' argument 'free' is invalid/,
+    ],
+    [['concert', 'create', '--title', 'T', '--venue', 'V'], /^error: required option '--dates <dates>' not specified$/],
+    [['concert', 'list', '--colour'], /^error: unknown option '--colour'$/],
+    [['concerts'], /^error: unknown command 'concerts'/],
+  ])('%j exits non-zero with one clear line', async (args, message) => {
+    const run = await frontrow(...args);
+    expect(run.code).not.toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('--help works for every command without configuration', async () => {
+    for (const args of [['--help'], ['db', 'migrate', '--help'], ['concert', 'create', '--help'], ['concert', 'list', '--help']]) {
+      const run = await frontrow(...args);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: frontrow/);
+    }
+  });
+
+  it('an invalid environment stops with the variable named', async () => {
+    const { stderr } = await promisify(execFile)(process.execPath, [main, 'concert', 'list'], {
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url, QUEUE_MAX_ACTIVE: 'many' },
+    }).catch((error: { stderr: string }) => error);
+    expect(stderr.trim()).toMatch(/^error: invalid configuration: QUEUE_MAX_ACTIVE: /);
+  });
+});
