@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { WalletTransaction } from '@frontrow/db';
+import type { Deps } from '../deps.ts';
+import { DomainError } from '../errors.ts';
+import { inTransaction } from '../unit-of-work.ts';
+import { idempotencyKey, replayOnUniqueViolation } from './idempotency.ts';
+import { lockOrOpenWallet } from './wallet-lock.ts';
+
+export const MAX_CHARGE = 1_000_000;
+
+export const chargeWalletInput = z.object({
+  userId: z.uuid(),
+  amount: z.number().int().min(1).max(MAX_CHARGE),
+  idempotencyKey: idempotencyKey.optional(),
+});
+
+export type ChargeWalletInput = z.input<typeof chargeWalletInput>;
+export type WalletCharge = { userId: string; balance: number; transactionId: string };
+
+/**
+ * Adds `amount` to the user's wallet (created on first charge) and writes a CHARGE ledger row.
+ * With an idempotency key, a replay returns the first result (the balance right after that charge)
+ * and moves no money; the same key with another amount is IDEMPOTENCY_KEY_REUSED.
+ */
+export async function chargeWallet(deps: Deps, raw: ChargeWalletInput): Promise<WalletCharge> {
+  const input = chargeWalletInput.parse(raw);
+  return await replayOnUniqueViolation(() =>
+    inTransaction(deps.em, async (em) => {
+      // the lock comes first, so two first calls with one key run one after the other and the second replays
+      const wallet = await lockOrOpenWallet(em, input.userId);
+      if (input.idempotencyKey !== undefined) {
+        const earlier = await em.findOne(WalletTransaction, { wallet, idempotencyKey: input.idempotencyKey });
+        if (earlier) {
+          if (earlier.type !== 'CHARGE' || earlier.amount !== input.amount) {
+            throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used for a different request');
+          }
+          return { userId: input.userId, balance: earlier.balanceAfter, transactionId: earlier.id };
+        }
+      }
+      wallet.credit(input.amount);
+      const entry = em.create(WalletTransaction, {
+        wallet,
+        type: 'CHARGE',
+        amount: input.amount,
+        balanceAfter: wallet.balance,
+        idempotencyKey: input.idempotencyKey ?? null,
+        createdAt: deps.clock.now(),
+      });
+      await em.flush();
+      return { userId: input.userId, balance: wallet.balance, transactionId: entry.id };
+    }),
+  );
+}
