@@ -1,44 +1,228 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { MikroORM } from '@frontrow/db';
 import { type InnerContext, createContextFactory } from './context.ts';
+import { reasonOf } from './errors.ts';
+import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
 import { type AppRouter, appRouter } from './router.ts';
 
 export type ServerDeps = {
   orm: MikroORM;
   inner: InnerContext;
+  /** Fastify's pino options (`{ level, stream? }`); the server adds request ids and redaction. Off when unset. */
   logger?: FastifyServerOptions['logger'];
+  /** `queue.enter` calls allowed per client address per minute (QUEUE_ENTER_RATE_LIMIT); 0 or unset: no limit. */
+  queueEnterRateLimit?: number;
+  /** pg-boss, read by /metrics for the job series. */
+  jobQueues?: JobQueueSource;
 };
 
-/** The HTTP edge: tRPC at /trpc beside /healthz and /readyz. `main.ts` only listens and closes. */
+const TRPC_PREFIX = '/trpc';
+const ENTER = 'queue.enter';
+/** How long /readyz and a /metrics scrape wait on the database before answering without it. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+/** Never in a log line: the bearer token, secrets, connection strings (they carry passwords). */
+const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  '*.authorization',
+  'token',
+  '*.token',
+  'TOKEN_SECRET',
+  '*.TOKEN_SECRET',
+  'DATABASE_URL',
+  '*.DATABASE_URL',
+];
+/** Query parameters that may carry a token (an EventSource cannot send headers). */
+const SECRET_QUERY_PARAMS = ['token', 'access_token', 'authorization', 'connectionParams'];
+
+/** The HTTP edge: tRPC at /trpc beside /healthz, /readyz and /metrics. `main.ts` only listens and closes. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  /** Errors of tRPC calls, per request: the outcome of each procedure of a batch, for metrics and logs. */
+  const callErrors = new WeakMap<FastifyRequest, Map<string, Omit<CallOutcome, 'procedure'>>>();
+  // metric labels only for procedures that exist: a client cannot mint series by calling made-up paths
+  const knownProcedures = new Set(Object.keys(appRouter._def.procedures));
+  const callOutcomes = (req: FastifyRequest, reply: FastifyReply): CallOutcome[] => {
+    const paths = procedurePaths(req);
+    const errors = callErrors.get(req);
+    return paths.map((path) => {
+      const error = errors?.get(path);
+      const status = error?.status ?? (paths.length === 1 ? reply.statusCode : 200);
+      return { procedure: knownProcedures.has(path) ? path : 'unknown', status, reason: error?.reason ?? '' };
+    });
+  };
+
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger: loggerOptions(deps.logger),
     routerOptions: { maxParamLength: 5000 },
-    // a request id on every log line, echoed to the client for support
+    // a request id on every log line, taken from the caller's x-request-id or made up, echoed back
     requestIdHeader: 'x-request-id',
-    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    logController: new RequestLog(callOutcomes),
+  });
+  const metrics = createMetrics({ em: deps.orm.em, boss: deps.jobQueues, timeoutMs: PROBE_TIMEOUT_MS });
+  const inFlight = new Set<FastifyReply>();
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    inFlight.add(reply);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    inFlight.delete(reply);
+    metrics.observeRequest({
+      method: req.method,
+      route: req.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+      streamed: isEventStream(reply),
+      calls: callOutcomes(req, reply),
+    });
+  });
+  // An open queue.watch stream would hold a graceful close until its timeout: end streams so their
+  // clients reconnect (to another instance) while ordinary requests in flight finish.
+  app.addHook('preClose', async () => {
+    for (const reply of inFlight) if (isEventStream(reply)) reply.raw.destroy();
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {
-      await deps.orm.em.getConnection().execute('select 1');
+      await withTimeout(deps.orm.em.getConnection().execute('select 1'), PROBE_TIMEOUT_MS);
       return { status: 'ready' };
     } catch {
       return reply.code(503).send({ status: 'unavailable', reason: 'BUSY' });
     }
   });
+  app.get('/metrics', async (_req, reply) => {
+    await metrics.refresh();
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const limit = deps.queueEnterRateLimit ?? 0;
+  if (limit > 0) {
+    // the plugin's counting and keying by client address, applied only to queue.enter (not globally)
+    await app.register(rateLimit, { global: false });
+    const enterLimiter = app.createRateLimit({ max: limit, timeWindow: 60_000 });
+    app.addHook('onRequest', async (req, reply) => {
+      const paths = procedurePaths(req);
+      if (!paths.includes(ENTER)) return;
+      const decision = await enterLimiter(req);
+      if (decision.isAllowed || !decision.isExceeded) return;
+      // the whole request is refused, so every call of a batch answers RATE_LIMITED
+      callErrors.set(req, new Map(paths.map((path) => [path, { status: 429, reason: 'RATE_LIMITED' }])));
+      const body = paths.map((path) => rateLimitedError(path, limit));
+      await reply
+        .code(429)
+        .header('retry-after', String(decision.ttlInSeconds))
+        .type('application/json')
+        .send(isBatch(req) ? body : body[0]);
+      return reply;
+    });
+  }
 
   await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
+    prefix: TRPC_PREFIX,
     trpcOptions: {
       router: appRouter,
       createContext: createContextFactory(deps.inner),
-      onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') app.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+      onError({ error, path, req }) {
+        const reason = reasonOf(error);
+        const status = getHTTPStatusCodeFromError(error);
+        if (path) {
+          const errors = callErrors.get(req) ?? new Map<string, Omit<CallOutcome, 'procedure'>>();
+          errors.set(path, { status, reason: reason ?? '' });
+          callErrors.set(req, errors);
+        }
+        // a bug, not a client's mistake or a busy database: the one case worth an error line
+        if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
       },
     } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
   return app;
+}
+
+/** One line per request when it completes, with the outcome of each tRPC call; probes log at debug. */
+class RequestLog extends LogController {
+  readonly #calls: (req: FastifyRequest, reply: FastifyReply) => CallOutcome[];
+  constructor(calls: (req: FastifyRequest, reply: FastifyReply) => CallOutcome[]) {
+    super();
+    this.#calls = calls;
+  }
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const route = req.routeOptions.url;
+    const probe = route === '/healthz' || route === '/readyz' || route === '/metrics';
+    const calls = this.#calls(req, reply);
+    const line = {
+      method: req.method,
+      url: redactUrl(req.url),
+      statusCode: reply.statusCode,
+      responseTimeMs: Math.round(reply.elapsedTime),
+      ...(calls.length > 0 ? { calls } : {}),
+      ...(error ? { err: error } : {}),
+    };
+    if (error || reply.statusCode >= 500) req.log.error(line, 'request completed');
+    else if (probe) req.log.debug(line, 'request completed');
+    else req.log.info(line, 'request completed');
+  }
+}
+
+function isEventStream(reply: FastifyReply): boolean {
+  return String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
+}
+
+function loggerOptions(logger: ServerDeps['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  const base = logger === true ? {} : logger;
+  return {
+    ...base,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: {
+      // Fastify's default request serializer, minus the query string's secrets
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+    },
+  };
+}
+
+/** The tRPC procedures a request calls: `/trpc/a.b,c.d?batch=1` → ['a.b', 'c.d']; [] for other routes. */
+function procedurePaths(req: FastifyRequest): string[] {
+  if (req.routeOptions.url !== `${TRPC_PREFIX}/:path`) return [];
+  const params = req.params as { path?: unknown };
+  return typeof params.path === 'string' ? params.path.split(',') : [];
+}
+
+function isBatch(req: FastifyRequest): boolean {
+  const query = req.query as { batch?: unknown };
+  return query.batch === '1' || query.batch === 'true';
+}
+
+/** The same body a tRPC error has (API.md, Transport), so clients read `data.reason` as for any error. */
+function rateLimitedError(path: string, limit: number) {
+  return {
+    error: {
+      message: `too many queue entries from your address (at most ${limit} a minute); retry later`,
+      code: -32029,
+      data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path, reason: 'RATE_LIMITED' },
+    },
+  };
+}
+
+export function redactUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const params = new URLSearchParams(url.slice(query + 1));
+  let changed = false;
+  for (const name of SECRET_QUERY_PARAMS) {
+    if (params.has(name)) {
+      params.set(name, '[redacted]');
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, query)}?${params.toString()}` : url;
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerConcertCommands } from './commands/concert.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerStartCommand } from './commands/start.ts';
 import type { Runtime } from './runtime.ts';
 
 /** The `frontrow` admin CLI. `runtime` is created lazily so `--help` works without configuration. */
@@ -11,5 +12,6 @@ export function buildProgram(runtime: () => Runtime): Command {
     .configureHelp({ showGlobalOptions: true });
   registerDbCommands(program, runtime);
   registerConcertCommands(program, runtime);
+  registerStartCommand(program, runtime);
   return program;
 }

@@ -1,0 +1,50 @@
+/**
+ * One API process against DATABASE_URL (`pnpm start:api`). Neither migrates nor seeds: run
+ * `frontrow db migrate` first. SIGTERM stops taking requests, finishes those in flight, closes pools, exits 0.
+ */
+import closeWithGrace from 'close-with-grace';
+import { createTokenSigner, domainSettings, parseConfig, resolveTokenSecret, systemClock } from '@frontrow/core';
+import { openOrm } from '@frontrow/db';
+import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { buildServer } from './server.ts';
+
+try {
+  const config = parseConfig(process.env);
+  if (!config.DATABASE_URL) {
+    throw new Error('DATABASE_URL is required for start:api (use `pnpm start` for the embedded database)');
+  }
+  const secret = await resolveTokenSecret(config);
+  const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  // a sender only: jobs are run by worker processes
+  let logError: (error: Error) => void = (error) => console.error('pg-boss error', error.message);
+  const boss = await startBoss({ databaseUrl: config.DATABASE_URL, listen: false, onError: (error) => logError(error) });
+  const app = await buildServer({
+    orm,
+    inner: {
+      em: orm.em,
+      clock: systemClock,
+      jobs: bossJobScheduler(boss),
+      settings: domainSettings(config),
+      tokens: createTokenSigner(secret),
+    },
+    logger: { level: config.LOG_LEVEL },
+    queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
+    jobQueues: boss,
+  });
+  logError = (error) => app.log.warn({ err: error }, 'pg-boss error');
+
+  closeWithGrace({ delay: 20_000, logger: { error: (message: unknown) => app.log.error(message) } }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'stopping after an uncaught error');
+    else app.log.info({ signal }, 'stopping: draining requests in flight');
+    await app.close();
+    await boss.stop({ graceful: true, timeout: 5_000 });
+    await orm.close(true);
+    app.log.info('stopped');
+  });
+
+  await app.listen({ host: config.HOST, port: config.PORT });
+} catch (error) {
+  // a configuration or connection problem: one clear line, no stack
+  console.error(`frontrow api: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

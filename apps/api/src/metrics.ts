@@ -1,0 +1,234 @@
+/**
+ * Prometheus series of one API server (API.md: `GET /metrics`). A registry per server, never prom-client's
+ * global one, so several servers in one process (tests, `pnpm start`) do not collide.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EntityManager } from '@frontrow/db';
+
+/** What /metrics reads of pg-boss: its queue table, counted by the supervising workers' monitor. */
+export type JobQueueSource = {
+  getQueues(): Promise<
+    { name: string; readyCount: number; activeCount: number; deferredCount: number; readyOldestSeconds: number | null }[]
+  >;
+};
+
+export type CallOutcome = { procedure: string; status: number; reason: string };
+
+export type ApiMetrics = {
+  registry: Registry;
+  /** One HTTP request; `calls` are its tRPC procedure calls (several for a batch). */
+  observeRequest(request: {
+    method: string;
+    route: string;
+    status: number;
+    seconds: number;
+    streamed: boolean;
+    calls: CallOutcome[];
+  }): void;
+  /** Reads the database-derived series; a database that does not answer sets `frontrow_database_up` to 0. */
+  refresh(): Promise<void>;
+};
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type QueueRow = { concert_id: string; waiting: string; active: string; admitted: string; expired: string };
+type BookingRow = { concert_id: string; holds: string; expired: string; payments: string; paid: string };
+
+export function createMetrics(options: { em: EntityManager; boss?: JobQueueSource; timeoutMs?: number }): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'frontrow_' });
+  const registers = [registry];
+
+  const httpRequests = new Counter({
+    name: 'frontrow_http_requests_total',
+    help: 'HTTP requests by route pattern, method and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: 'frontrow_http_request_duration_seconds',
+    help: 'HTTP request latency by route pattern and method',
+    labelNames: ['method', 'route'],
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const calls = new Counter({
+    name: 'frontrow_trpc_calls_total',
+    help: 'tRPC procedure calls by procedure, HTTP status and stable error reason ("" on success)',
+    labelNames: ['procedure', 'status', 'reason'],
+    registers,
+  });
+  const callDuration = new Histogram({
+    name: 'frontrow_trpc_call_duration_seconds',
+    help: 'latency of the HTTP request that carried a tRPC call (a batch shares one), subscriptions excluded',
+    labelNames: ['procedure', 'status'],
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+
+  const databaseUp = new Gauge({ name: 'frontrow_database_up', help: '1 when the last scrape could read the database', registers });
+  const waiting = new Gauge({
+    name: 'frontrow_queue_waiting',
+    help: 'WAITING queue tokens per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const active = new Gauge({
+    name: 'frontrow_queue_active',
+    help: 'ACTIVE (unlapsed) queue tokens per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  // Counters read from the database: every API instance reports the same cluster-wide totals.
+  const admissions = new Counter({
+    name: 'frontrow_queue_admissions_total',
+    help: 'tokens ever admitted (made ACTIVE), per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const tokenExpiries = new Counter({
+    name: 'frontrow_queue_expiries_total',
+    help: 'tokens that lapsed (EXPIRED), per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const holds = new Counter({
+    name: 'frontrow_holds_total',
+    help: 'holds ever made (reservations), per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const holdExpiries = new Counter({
+    name: 'frontrow_hold_expiries_total',
+    help: 'holds that expired unpaid, per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const payments = new Counter({ name: 'frontrow_payments_total', help: 'payments, per concert', labelNames: ['concert_id'], registers });
+  const paidWon = new Counter({
+    name: 'frontrow_payments_won_total',
+    help: 'money paid in KRW, per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+
+  const jobsReady = new Gauge({
+    name: 'frontrow_jobs_ready',
+    help: 'pg-boss jobs ready to run, per queue',
+    labelNames: ['queue'],
+    registers,
+  });
+  const jobsActive = new Gauge({ name: 'frontrow_jobs_active', help: 'pg-boss jobs running, per queue', labelNames: ['queue'], registers });
+  const jobsDeferred = new Gauge({
+    name: 'frontrow_jobs_deferred',
+    help: 'pg-boss jobs waiting for their start time, per queue',
+    labelNames: ['queue'],
+    registers,
+  });
+  const jobLag = new Gauge({
+    name: 'frontrow_job_lag_seconds',
+    help: 'how long the oldest ready job had waited at the last pg-boss monitor pass, per queue',
+    labelNames: ['queue'],
+    registers,
+  });
+
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const domainSeries = [waiting, active, admissions, tokenExpiries, holds, holdExpiries, payments, paidWon];
+
+  async function readDatabase(): Promise<void> {
+    const connection = options.em.getConnection();
+    // two grouped reads, whatever the number of concerts
+    const [queueRows, bookingRows] = await withTimeout(
+      Promise.all([
+        connection.execute<QueueRow[]>(
+          `select concert_id::text as concert_id,
+                  count(*) filter (where status = 'WAITING') as waiting,
+                  count(*) filter (where status = 'ACTIVE' and active_until > now()) as active,
+                  count(*) filter (where activated_at is not null) as admitted,
+                  count(*) filter (where status = 'EXPIRED') as expired
+             from queue_token group by concert_id`,
+        ),
+        connection.execute<BookingRow[]>(
+          `select r.concert_id::text as concert_id,
+                  count(*) as holds,
+                  count(*) filter (where r.status = 'EXPIRED') as expired,
+                  count(p.id) as payments,
+                  coalesce(sum(p.amount), 0) as paid
+             from reservation r left join payment p on p.reservation_id = r.id
+            group by r.concert_id`,
+        ),
+      ]),
+      timeoutMs,
+    );
+    for (const series of domainSeries) series.reset();
+    for (const row of queueRows) {
+      const labels = { concert_id: row.concert_id };
+      waiting.set(labels, Number(row.waiting));
+      active.set(labels, Number(row.active));
+      admissions.inc(labels, Number(row.admitted));
+      tokenExpiries.inc(labels, Number(row.expired));
+    }
+    for (const row of bookingRows) {
+      const labels = { concert_id: row.concert_id };
+      holds.inc(labels, Number(row.holds));
+      holdExpiries.inc(labels, Number(row.expired));
+      payments.inc(labels, Number(row.payments));
+      paidWon.inc(labels, Number(row.paid));
+    }
+  }
+
+  async function readJobs(boss: JobQueueSource): Promise<void> {
+    const queues = await withTimeout(boss.getQueues(), timeoutMs);
+    for (const series of [jobsReady, jobsActive, jobsDeferred, jobLag]) series.reset();
+    for (const queue of queues) {
+      const labels = { queue: queue.name };
+      jobsReady.set(labels, queue.readyCount);
+      jobsActive.set(labels, queue.activeCount);
+      jobsDeferred.set(labels, queue.deferredCount);
+      jobLag.set(labels, queue.readyOldestSeconds ?? 0);
+    }
+  }
+
+  return {
+    registry,
+    observeRequest({ method, route, status, seconds, streamed, calls: outcomes }) {
+      httpRequests.inc({ method, route, status: String(status) });
+      // a stream's duration is how long the client watched, not a latency
+      if (!streamed) httpDuration.observe({ method, route }, seconds);
+      for (const call of outcomes) {
+        calls.inc({ procedure: call.procedure, status: String(call.status), reason: call.reason });
+        if (!streamed) callDuration.observe({ procedure: call.procedure, status: String(call.status) }, seconds);
+      }
+    },
+    async refresh() {
+      try {
+        await readDatabase();
+        databaseUp.set(1);
+      } catch {
+        // a scrape during an outage still answers: the process series and database_up 0
+        for (const series of domainSeries) series.reset();
+        databaseUp.set(0);
+      }
+      if (options.boss) {
+        try {
+          await readJobs(options.boss);
+        } catch {
+          for (const series of [jobsReady, jobsActive, jobsDeferred, jobLag]) series.reset();
+        }
+      }
+    },
+  };
+}
+
+/** Rejects when `promise` takes longer than `ms`: a scrape or a readiness probe never hangs on the database. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
