@@ -39,8 +39,9 @@ export async function payReservation(deps: Deps, raw: PayReservationInput): Prom
 }
 
 async function pay(em: EntityManager, now: Date, input: z.output<typeof payReservationRequest>): Promise<Outcome> {
-  // Lock order: wallet, then reservation (the expiry worker and queue.leave take the reservation, then
-  // seats). Payments of one user queue up on the wallet, so each one reads what the one before it did.
+  // Lock order: the wallet (only charges and payments take it), then booking's order: the token, the
+  // reservation, its seats by number. Payments of one user queue up on the wallet, so each one reads
+  // what the one before it did.
   const wallet = await lockWallet(em, input.userId);
   const key = input.idempotencyKey;
   if (key !== undefined) {
@@ -51,13 +52,14 @@ async function pay(em: EntityManager, now: Date, input: z.output<typeof payReser
     }
   }
 
-  // locked: a racing expiry either finished first (we read EXPIRED) or waits and then loses its version check
+  const token = await em.findOne(QueueToken, { id: input.tokenId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  // locked: a racing expiry either finished first (we read EXPIRED) or waits and then reads CONFIRMED
   const reservation = await em.findOne(Reservation, { id: input.reservationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!reservation || reservation.userId !== input.userId) {
     throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${input.reservationId} of yours`);
   }
   if (reservation.status === 'CONFIRMED') {
-    // a free reservation takes no wallet lock: a same-key twin may have confirmed it while we waited
+    // a same-key twin that took no wallet lock (a free reservation) may have confirmed it while we waited
     const payment = await em.findOne(Payment, { reservation });
     if (payment && key !== undefined && payment.idempotencyKey === key) {
       return { receipt: await replayOf(em, payment, input.reservationId, wallet), freedSlotOf: null };
@@ -69,7 +71,6 @@ async function pay(em: EntityManager, now: Date, input: z.output<typeof payReser
   }
   if (!reservation.isLiveHoldAt(now)) throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${reservation.id} has expired`);
 
-  const token = await em.findOne(QueueToken, { id: input.tokenId });
   if (!token || token.userId !== input.userId) throw new DomainError('TOKEN_INVALID', 'unknown queue token');
   if (token.status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
   if (!token.isAdmittedAt(now)) throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
@@ -81,7 +82,7 @@ async function pay(em: EntityManager, now: Date, input: z.output<typeof payReser
   const balance = wallet?.balance ?? 0;
   if (balance < amount) throw new DomainError('INSUFFICIENT_BALANCE', `the balance ${balance} does not cover ${amount}`);
 
-  const seats = await em.find(Seat, { reservation, status: 'HELD' }, { orderBy: { number: 'asc' } });
+  const seats = await em.find(Seat, { reservation, status: 'HELD' }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { number: 'asc' } });
   if (seats.length !== reservation.seatNumbers.length) {
     // the hold lapsed on another process's clock and a new hold took a seat before the expiry caught up
     throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${reservation.id} has expired`);
