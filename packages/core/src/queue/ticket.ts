@@ -29,7 +29,8 @@ export type TicketState = {
   activeTtlSeconds: number;
 };
 
-type TicketRow = {
+/** A token row joined with its concert's queue figures. */
+export type TicketRow = {
   user_id: string;
   concert_id: string;
   ticket: string;
@@ -41,26 +42,31 @@ type TicketRow = {
   active_ttl_seconds: number;
 };
 
+/** The status read: one row by the token's primary key, joined with its concert by primary key. */
+export const TICKET_STATE_SQL = `select t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
+            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds
+       from queue_token t join concert c on c.id = t.concert_id
+      where t.id = ?`;
+
 /**
  * One indexed read by primary key (the hot path of polling): no transaction, no identity map.
  * Null when no such token exists or it does not match the signed claims.
  */
 export async function readTicketState(em: EntityManager, claims: TokenClaims, now: Date): Promise<TicketState | null> {
-  const rows = await em.getConnection().execute<TicketRow[]>(
-    `select t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
-            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds
-       from queue_token t join concert c on c.id = t.concert_id
-      where t.id = ?`,
-    [claims.tokenId],
-  );
+  const rows = await em.getConnection().execute<TicketRow[]>(TICKET_STATE_SQL, [claims.tokenId]);
   const row = rows[0];
   if (!row || row.user_id !== claims.userId || String(row.concert_id) !== claims.concertId || Number(row.ticket) !== claims.ticket) {
     return null;
   }
+  return ticketStateOf(claims.tokenId, row, now);
+}
+
+/** The effective state of a token row at `now`: a lapsed ACTIVE token reads EXPIRED. */
+export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): TicketState {
   const activeUntil = row.active_until === null ? null : new Date(row.active_until);
   const lapsed = row.status === 'ACTIVE' && (activeUntil === null || activeUntil <= now);
   return {
-    tokenId: claims.tokenId,
+    tokenId,
     userId: row.user_id,
     concertId: String(row.concert_id),
     ticket: Number(row.ticket),

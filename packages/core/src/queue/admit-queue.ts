@@ -1,0 +1,93 @@
+import type { Deps } from '../deps.ts';
+import { inTransaction } from '../unit-of-work.ts';
+import { ADMIT_RATE_WINDOW_MINUTES, admitRatePerMinute, nextAdmittedThrough, slotsToAdmit } from './admission.ts';
+import { readConcertQueue } from './concert-queue.ts';
+
+export type AdmitQueueInput = { concertId: string };
+
+/** What one admission round did; null ids of unknown concerts make a round that does nothing. */
+export type AdmissionRound = {
+  concertId: string;
+  /** ACTIVE tokens past `activeUntil`, now EXPIRED. */
+  expired: number;
+  /** Tickets promoted from WAITING to ACTIVE in this round, in ticket order. */
+  admittedTickets: number[];
+  /** ACTIVE tokens after the round: never above `maxActive`. */
+  active: number;
+  /** The highest ticket admitted before this round: every ticket this round admits is above it (FIFO). */
+  previousAdmittedThrough: number;
+  admittedThrough: number;
+  admitRatePerMinute: number | null;
+};
+
+/**
+ * One admission round of a concert (the worker's `queue.admit` job): expires lapsed ACTIVE tokens, then
+ * promotes the oldest WAITING tokens, in ticket order, into the free ACTIVE places, raises `admittedThrough`
+ * and records the admission rate of the last minutes. Idempotent: a second round right after changes nothing.
+ *
+ * Rounds of one concert are serialised across every worker by a transaction-scoped advisory lock on the
+ * concert id, so two workers never both see the same free places. `queue.enter` holds the same lock shared
+ * while it draws a ticket, so a round never promotes past a ticket that is drawn but not yet committed.
+ */
+export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<AdmissionRound | null> {
+  return await inTransaction(deps.em, async (em) => {
+    await em.execute('select pg_advisory_xact_lock(?::bigint)', [input.concertId]);
+    const concert = await readConcertQueue(em, input.concertId);
+    if (!concert) return null;
+    const now = deps.clock.now();
+
+    const expired = await em.execute<{ id: string }[]>(
+      `update queue_token set status = 'EXPIRED', version = version + 1
+        where concert_id = ? and status = 'ACTIVE' and active_until <= ?
+        returning id`,
+      [input.concertId, now],
+    );
+    const [counted] = await em.execute<{ active: string }[]>(
+      `select count(*) as active from queue_token where concert_id = ? and status = 'ACTIVE'`,
+      [input.concertId],
+    );
+    const activeBefore = Number(counted?.active ?? 0);
+    const free = slotsToAdmit(concert.max_active, activeBefore);
+
+    // A token a concurrent leave is cancelling waits for that leave, then drops out of the round (its
+    // status no longer matches): the round admits fewer, never more, and the leave's nudge runs another.
+    const admitted =
+      free === 0
+        ? []
+        : await em.execute<{ ticket: string }[]>(
+            `update queue_token t
+                set status = 'ACTIVE', activated_at = ?, active_until = ?, version = t.version + 1
+               from (select id from queue_token
+                      where concert_id = ? and status = 'WAITING'
+                      order by ticket limit ? for update) next
+              where t.id = next.id and t.status = 'WAITING'
+              returning t.ticket`,
+            [now, new Date(now.getTime() + concert.active_ttl_seconds * 1000), input.concertId, free],
+          );
+    const admittedTickets = admitted.map((row) => Number(row.ticket)).sort((a, b) => a - b);
+
+    const since = new Date(now.getTime() - ADMIT_RATE_WINDOW_MINUTES * 60_000);
+    const [window] = await em.execute<{ admitted: string }[]>(
+      `select count(*) as admitted from queue_token where concert_id = ? and activated_at > ?`,
+      [input.concertId, since],
+    );
+    const rate = admitRatePerMinute(Number(window?.admitted ?? 0));
+    const admittedThrough = nextAdmittedThrough(Number(concert.admitted_through), admittedTickets);
+    if (admittedThrough !== Number(concert.admitted_through) || rate !== concert.admit_rate_per_minute) {
+      await em.execute(`update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ? where id = ?`, [
+        admittedThrough,
+        rate,
+        input.concertId,
+      ]);
+    }
+    return {
+      concertId: String(concert.id),
+      expired: expired.length,
+      admittedTickets,
+      active: activeBefore + admittedTickets.length,
+      previousAdmittedThrough: Number(concert.admitted_through),
+      admittedThrough,
+      admitRatePerMinute: rate,
+    };
+  });
+}

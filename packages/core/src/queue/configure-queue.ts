@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { Concert } from '@frontrow/db';
+import type { Deps } from '../deps.ts';
+import { DomainError } from '../errors.ts';
+import { inTransaction } from '../unit-of-work.ts';
+import { concertIdSchema } from './concert-id.ts';
+import { nudgeAdmission } from './nudge-admission.ts';
+
+export const configureQueueInput = z.object({
+  concertId: concertIdSchema,
+  maxActive: z.number().int().min(1).max(1_000_000).optional(),
+  activeTtlSeconds: z.number().int().min(1).max(86_400).optional(),
+});
+export type ConfigureQueueInput = z.input<typeof configureQueueInput>;
+export type QueueConfig = { concertId: string; maxActive: number; activeTtlSeconds: number };
+
+/**
+ * Sets a concert's waiting-room capacity and admission lifetime; with neither given, reads them. A new
+ * `activeTtlSeconds` applies to admissions from now on: an admitted user keeps the `activeUntil` they were
+ * given. A raised capacity is filled by the next admission round (asked for at once); a lowered one admits
+ * nobody until the active set has shrunk below it.
+ */
+export async function configureQueue(deps: Deps, raw: ConfigureQueueInput): Promise<QueueConfig> {
+  const input = configureQueueInput.parse(raw);
+  const config = await inTransaction(deps.em, async (em) => {
+    const concert = await em.findOne(Concert, input.concertId);
+    if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
+    if (input.maxActive !== undefined) concert.maxActive = input.maxActive;
+    if (input.activeTtlSeconds !== undefined) concert.activeTtlSeconds = input.activeTtlSeconds;
+    return { concertId: concert.id, maxActive: concert.maxActive, activeTtlSeconds: concert.activeTtlSeconds };
+  });
+  if (input.maxActive !== undefined) await nudgeAdmission(deps, input.concertId);
+  return config;
+}

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Concert, Reservation, Schedule, Seat } from '@frontrow/db';
+import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { manualClock } from '../clock.ts';
+import { createConcert } from '../concert/create-concert.ts';
+import { isDomainError } from '../errors.ts';
+import type { JobScheduler } from '../jobs.ts';
+import { testDeps } from '../testing.ts';
+import { admitQueue } from './admit-queue.ts';
+import { enterQueue } from './enter-queue.ts';
+import { leaveQueue } from './leave-queue.ts';
+import { type QueueTicket, readTicketState } from './ticket.ts';
+import { createTokenSigner } from './token-signer.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 30 });
+});
+afterAll(async () => db?.drop());
+
+const tokens = createTokenSigner('leave-queue-test-secret-0123456789abcdef');
+const uuid = () => crypto.randomUUID();
+
+function spyJobs(): JobScheduler & { nudges: string[] } {
+  const nudges: string[] = [];
+  return { nudges, expireHoldAt: async () => {}, nudgeAdmission: async (concertId) => void nudges.push(concertId) };
+}
+
+async function concert(options: { maxActive?: number; activeTtlSeconds?: number } = {}): Promise<string> {
+  return (await createConcert(testDeps(db.orm), { title: 'Q', venue: 'V', dates: ['2030-06-01'], ...options })).concertId;
+}
+
+async function enter(concertId: string, clock = manualClock()): Promise<QueueTicket> {
+  return await enterQueue({ ...testDeps(db.orm, { clock }), tokens }, { concertId, userId: uuid() });
+}
+
+async function stateOf(ticket: QueueTicket, now = new Date()) {
+  const claims = await tokens.verify(ticket.token);
+  const state = claims && (await readTicketState(db.orm.em.fork(), claims, now));
+  if (!state) throw new Error('unknown token');
+  return state;
+}
+
+/** A live hold of seats 1 and 2 of the concert's first date, as the booking use case leaves it. */
+async function holdTwoSeats(concertId: string, userId: string): Promise<string> {
+  const em = db.orm.em.fork();
+  const schedule = await em.findOneOrFail(Schedule, { concert: concertId });
+  const seats = await em.find(Seat, { schedule, number: { $in: [1, 2] } }, { orderBy: { number: 'asc' } });
+  const until = new Date(Date.now() + 300_000);
+  const reservation = em.create(Reservation, {
+    userId,
+    concert: em.getReference(Concert, concertId),
+    schedule,
+    seatNumbers: [1, 2],
+    totalPrice: 100_000,
+    status: 'HELD',
+    expiresAt: until,
+  });
+  for (const seat of seats) seat.holdFor(reservation, until, new Date());
+  await em.flush();
+  return reservation.id;
+}
+
+describe('queue.leave', () => {
+  it('cancels a WAITING token and does not ask for admission (no ACTIVE place was freed)', async () => {
+    const jobs = spyJobs();
+    const concertId = await concert();
+    const ticket = await enter(concertId);
+    const left = await leaveQueue(testDeps(db.orm, { jobs }), { token: ticket.token, ticket: await stateOf(ticket) });
+    expect(left).toEqual({ ...ticket, status: 'CANCELLED', position: null, estimatedWaitSeconds: null, activeUntil: null });
+    expect((await stateOf(ticket)).status).toBe('CANCELLED');
+    expect(jobs.nudges).toEqual([]);
+  });
+
+  it('cancels an ACTIVE token, releases the holds of its user, and asks for admission after commit', async () => {
+    const concertId = await concert({ maxActive: 1 });
+    const ticket = await enter(concertId);
+    const seenByNudge: string[] = [];
+    const jobs: JobScheduler = {
+      expireHoldAt: async () => {},
+      // what another process sees when the nudge arrives: the leave must already be committed
+      nudgeAdmission: async (id) => void seenByNudge.push(id, (await stateOf(ticket)).status),
+    };
+    await admitQueue(testDeps(db.orm), { concertId });
+    const reservationId = await holdTwoSeats(concertId, ticket.userId);
+    const otherUsersHold = await holdTwoSeats(await concert(), ticket.userId); // another concert: untouched
+
+    await leaveQueue(testDeps(db.orm, { jobs }), { token: ticket.token, ticket: await stateOf(ticket) });
+    const em = db.orm.em.fork();
+    expect((await em.findOneOrFail(Reservation, reservationId)).status).toBe('CANCELLED');
+    const seats = await em.find(Seat, { schedule: { concert: concertId }, number: { $in: [1, 2] } });
+    expect(seats.map((s) => [s.status, s.reservation])).toEqual([
+      ['AVAILABLE', null],
+      ['AVAILABLE', null],
+    ]);
+    expect((await em.findOneOrFail(Reservation, otherUsersHold)).status).toBe('HELD');
+    expect(seenByNudge).toEqual([concertId, 'CANCELLED']);
+  });
+
+  it('answers the same CANCELLED ticket when the user leaves again', async () => {
+    const concertId = await concert();
+    const ticket = await enter(concertId);
+    const first = await leaveQueue(testDeps(db.orm), { token: ticket.token, ticket: await stateOf(ticket) });
+    const again = await leaveQueue(testDeps(db.orm), { token: ticket.token, ticket: await stateOf(ticket) });
+    expect(again).toEqual(first);
+  });
+
+  it('answers TOKEN_EXPIRED for a token that already ended: EXPIRED, COMPLETED, or ACTIVE past activeUntil', async () => {
+    const clock = manualClock(new Date('2030-01-01T00:00:00Z'));
+    const concertId = await concert({ maxActive: 5, activeTtlSeconds: 60 });
+    const lapsed = await enter(concertId, clock);
+    const completed = await enter(concertId, clock);
+    await admitQueue(testDeps(db.orm, { clock }), { concertId });
+    await db.orm.em.fork().execute(`update queue_token set status = 'COMPLETED' where id = ?`, [(await stateOf(completed)).tokenId]);
+    clock.advance(61_000);
+    for (const ticket of [lapsed, completed]) {
+      const outcome = await leaveQueue(testDeps(db.orm, { clock }), {
+        token: ticket.token,
+        ticket: await stateOf(ticket, clock.now()),
+      }).catch((error: unknown) => error);
+      expect(isDomainError(outcome, 'TOKEN_EXPIRED')).toBe(true);
+    }
+    expect((await stateOf(completed)).status).toBe('COMPLETED');
+  });
+
+  it('wins or replays against a concurrent admission of the same tokens: every leave ends CANCELLED, none fails', async () => {
+    const concertId = await concert({ maxActive: 40 });
+    const tickets = await Promise.all(Array.from({ length: 40 }, () => enter(concertId)));
+    const admitting = (async () => {
+      for (let i = 0; i < 5; i++) await admitQueue(testDeps(db.orm), { concertId });
+    })();
+    const left = await Promise.all(tickets.map(async (t) => leaveQueue(testDeps(db.orm), { token: t.token, ticket: await stateOf(t) })));
+    await admitting;
+    expect(new Set(left.map((l) => l.status))).toEqual(new Set(['CANCELLED']));
+    const rows = await db.orm.em
+      .fork()
+      .execute<{ status: string }[]>(`select distinct status from queue_token where concert_id = ?`, [concertId]);
+    expect(rows).toEqual([{ status: 'CANCELLED' }]);
+  });
+});

@@ -1,0 +1,44 @@
+import type { Deps } from '../deps.ts';
+import { DomainError } from '../errors.ts';
+import { concertIdSchema } from './concert-id.ts';
+import { readConcertQueue } from './concert-queue.ts';
+
+export type QueueStats = {
+  concertId: string;
+  /** Tokens in line. */
+  waiting: number;
+  /** Admitted tokens not past `activeUntil` (a lapsed one no longer counts, whether or not the admitter ran). */
+  active: number;
+  maxActive: number;
+  activeTtlSeconds: number;
+  /** Admissions in the last minute, counted. */
+  admittedLastMinute: number;
+  /** The admitter's measured rate over its window, behind `estimatedWaitSeconds`; null until measured. */
+  admitRatePerMinute: number | null;
+  admittedThrough: number;
+};
+
+/** The waiting room of one concert at a glance, for operators (`frontrow queue status`). */
+export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concertId: string }): Promise<QueueStats> {
+  const concertId = concertIdSchema.parse(raw.concertId);
+  const em = deps.em.fork();
+  const concert = await readConcertQueue(em, concertId);
+  if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${concertId} does not exist`);
+  const now = deps.clock.now();
+  const [row] = await em.execute<{ waiting: string; active: string; admitted_last_minute: string }[]>(
+    `select (select count(*) from queue_token where concert_id = ? and status = 'WAITING') as waiting,
+            (select count(*) from queue_token where concert_id = ? and status = 'ACTIVE' and active_until > ?) as active,
+            (select count(*) from queue_token where concert_id = ? and activated_at > ?) as admitted_last_minute`,
+    [concertId, concertId, now, concertId, new Date(now.getTime() - 60_000)],
+  );
+  return {
+    concertId,
+    waiting: Number(row?.waiting ?? 0),
+    active: Number(row?.active ?? 0),
+    maxActive: concert.max_active,
+    activeTtlSeconds: concert.active_ttl_seconds,
+    admittedLastMinute: Number(row?.admitted_last_minute ?? 0),
+    admitRatePerMinute: concert.admit_rate_per_minute,
+    admittedThrough: Number(concert.admitted_through),
+  };
+}
