@@ -103,6 +103,36 @@ describe('payments.pay', () => {
     expect(nudges).toEqual([concertId]);
   });
 
+  it('nudges admission only after the payment committed: the next user is admitted into a slot that is really free', async () => {
+    const concertId = await newConcert();
+    const holder = await admitUser(deps, concertId);
+    await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
+    const { reservationId } = await holdSeats(deps, holder, DATE, [8]);
+    const seenByNudge: string[] = [];
+    const watching = testDeps(db.orm, {
+      jobs: { expireHoldAt: async () => {}, nudgeAdmission: async () => void seenByNudge.push(await tokenStatus(holder.tokenId)) },
+    });
+    await pay(holder, reservationId, undefined, watching);
+    expect(seenByNudge).toEqual(['COMPLETED']);
+  });
+
+  it('a failing nudge does not fail a committed payment', async () => {
+    const concertId = await newConcert();
+    const holder = await admitUser(deps, concertId);
+    await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
+    const { reservationId } = await holdSeats(deps, holder, DATE, [9]);
+    const broken = testDeps(db.orm, {
+      jobs: {
+        expireHoldAt: async () => {},
+        nudgeAdmission: async () => {
+          throw new Error('job queue down');
+        },
+      },
+    });
+    expect(await pay(holder, reservationId, undefined, broken)).toMatchObject({ reservationId, balance: 0 });
+    expect((await snapshot(holder.userId, reservationId)).reservation).toBe('CONFIRMED');
+  });
+
   it("a reservation that does not exist, or is another user's, is RESERVATION_NOT_FOUND", async () => {
     const concertId = await newConcert();
     const owner = await admitUser(deps, concertId);
