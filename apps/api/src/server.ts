@@ -84,9 +84,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       calls: callOutcomes(req, reply),
     });
   });
-  // An open queue.watch stream would hold a graceful close until its timeout: end streams so their
-  // clients reconnect (to another instance) while ordinary requests in flight finish.
+  // Graceful close: requests in flight finish, then their keep-alive connections close (else a client
+  // that keeps its socket would hold the process open). An open queue.watch stream would hold the close
+  // until its timeout: end streams so their clients reconnect (to another instance).
+  let closing = false;
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('preClose', async () => {
+    closing = true;
     for (const reply of inFlight) if (isEventStream(reply)) reply.raw.destroy();
   });
 

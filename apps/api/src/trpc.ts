@@ -1,6 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
-import { DomainError, assertAdmitted, readTicketState } from '@frontrow/core';
+import { DomainError, assertAdmitted, isDatabaseUnavailable, readTicketState } from '@frontrow/core';
 import type { Context } from './context.ts';
 import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
 
@@ -34,6 +34,8 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   if (!result.ok) {
     const cause = result.error.cause;
     if (cause instanceof DomainError) throw new ReasonedTRPCError(cause.reason, cause.message, cause);
+    // a read outside inTransaction (a list, the token guard) meets a down database: BUSY/503, not a 500
+    if (isDatabaseUnavailable(cause)) throw new ReasonedTRPCError('BUSY', 'the database is unavailable; retry shortly', cause);
     if (cause instanceof ZodError && result.error.code === 'INTERNAL_SERVER_ERROR') {
       throw new ReasonedTRPCError('VALIDATION', 'invalid input', cause);
     }

@@ -1,0 +1,90 @@
+/**
+ * An API process whose database goes away: it answers BUSY/503 at once (no hang, no crash), reports
+ * itself unready, and serves again when the database is back, with no restart. The shared test server
+ * cannot be stopped, so the API points at a private embedded PostgreSQL that this file stops and restarts.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConcert } from '@frontrow/core';
+import { testDeps } from '@frontrow/core/testing';
+import { type RunningPostgres, freePort, startEmbeddedPostgres } from '@frontrow/db';
+import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
+import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, tempDir, waitFor, waitForReady } from './processes.ts';
+
+let dir: string;
+let pg: RunningPostgres;
+let db: TestDatabase;
+let api: Spawned;
+let base: string;
+let concertId: string;
+
+beforeAll(async () => {
+  dir = await tempDir('frontrow-outage-');
+  // not ephemeral: the data has to survive the stop and restart
+  pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), ephemeral: false });
+  db = await createTestDatabase(pg.url, { poolSize: 2 });
+  ({ concertId } = await createConcert(testDeps(db.orm), { title: 'Outage Live', venue: 'Hall', dates: ['2031-05-01'] }));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  api = spawnNode(apiMain, {
+    DATABASE_URL: db.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    QUEUE_ENTER_RATE_LIMIT: '0',
+    DB_POOL_SIZE: '4',
+    LOG_LEVEL: 'warn',
+  });
+  await waitForReady(base, api);
+});
+
+afterAll(async () => {
+  await api?.stop();
+  // if the test failed while the server was down, there is no database left to drop
+  await db?.drop().catch(() => {});
+  await pg?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function call(path: string, init?: RequestInit): Promise<{ status: number; reason: unknown }> {
+  const response = await fetch(`${base}/trpc/${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+  const body = (await response.json()) as { error?: { data?: { reason?: unknown } } };
+  return { status: response.status, reason: body.error?.data?.reason };
+}
+
+const charge = (userId: string) =>
+  call('wallet.charge', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ userId, amount: 1000 }),
+  });
+
+describe('database outage', () => {
+  it('answers BUSY/503 while the database is down, reports unready, and serves again when it returns without a restart', async () => {
+    expect((await call('concerts.list')).status).toBe(200);
+
+    await pg.stop();
+
+    // every answer comes back (the fetch timeout would fail the test), none is a 500
+    expect((await get(`${base}/healthz`)).status).toBe(200);
+    expect((await get(`${base}/readyz`)).status).toBe(503);
+    expect(await call('concerts.list')).toEqual({ status: 503, reason: 'BUSY' });
+    expect(await call(`wallet.balance?input=${encodeURIComponent(JSON.stringify({ userId: crypto.randomUUID() }))}`)).toEqual({
+      status: 503,
+      reason: 'BUSY',
+    });
+    expect(await charge(crypto.randomUUID())).toEqual({ status: 503, reason: 'BUSY' });
+    expect((await get(`${base}/metrics`)).status).toBe(200);
+    expect(api.child.exitCode).toBeNull();
+
+    pg = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: pg.port, ephemeral: false });
+
+    await waitFor('readyz 200 after the database returned', async () => (await get(`${base}/readyz`)).status === 200);
+    const list = await fetch(`${base}/trpc/concerts.list`);
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(await list.json())).toContain(`"id":"${concertId}"`);
+    await waitFor('a charge to go through again', async () => (await charge(crypto.randomUUID())).status === 200);
+    expect(api.child.exitCode).toBeNull();
+  });
+});

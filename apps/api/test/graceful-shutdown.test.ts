@@ -1,0 +1,78 @@
+/** SIGTERM on an API process: it stops taking connections, finishes the request in flight, and exits 0. */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createConcert } from '@frontrow/core';
+import { testDeps } from '@frontrow/core/testing';
+import { freePort } from '@frontrow/db';
+import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
+import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, waitFor, waitForReady } from './processes.ts';
+
+let db: TestDatabase;
+let api: Spawned | undefined;
+/** Lets go of the table lock the test holds, if it still holds one. */
+let release: (() => void) | undefined;
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 2 });
+  await createConcert(testDeps(db.orm), { title: 'Last Call', venue: 'Hall', dates: ['2031-06-01'] });
+});
+
+afterAll(async () => {
+  release?.();
+  await api?.stop('SIGKILL');
+  await db?.drop();
+});
+
+describe('graceful shutdown of an API process', () => {
+  it('SIGTERM lets the request in flight complete, refuses new connections, and exits 0', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    api = spawnNode(apiMain, {
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TOKEN_SECRET: TEST_TOKEN_SECRET,
+      DB_POOL_SIZE: '2',
+      LOG_LEVEL: 'warn',
+    });
+    await waitForReady(base, api);
+
+    // Hold the request in flight: concerts.list waits on a lock of the concert table until we let go.
+    const locked = Promise.withResolvers<void>();
+    const released = Promise.withResolvers<void>();
+    release = released.resolve;
+    const holder = db.orm.em.fork().transactional(async (tx) => {
+      await tx.getConnection().execute('lock table concert in access exclusive mode', [], 'run', tx.getTransactionContext());
+      locked.resolve();
+      await released.promise;
+    });
+    await locked.promise;
+    const inFlight = fetch(`${base}/trpc/concerts.list`, { signal: AbortSignal.timeout(30_000) });
+    await waitFor('concerts.list to wait on the lock', async () => {
+      const rows = await db.orm.em
+        .getConnection()
+        .execute<{ n: string }[]>(
+          `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+      return Number(rows[0]?.n ?? 0) > 0;
+    });
+
+    process.kill(api.pid, 'SIGTERM');
+    await waitFor('the listener to close', async () => {
+      try {
+        await get(`${base}/healthz`, 1_000);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(api.child.exitCode).toBeNull();
+
+    released.resolve();
+    await holder;
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { result: { data: { title: string }[] } };
+    expect(body.result.data.map((c) => c.title)).toEqual(['Last Call']);
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+  });
+});
