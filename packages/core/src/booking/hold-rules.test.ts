@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { OptimisticLockError, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { Reservation, Seat } from '@frontrow/db';
+import { isDomainError } from '../errors.ts';
+import { assertWithinHoldLimit, holdExpiresAt, reservationIdSchema, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
+
+describe('hold rules', () => {
+  it('a user may hold at most 4 seats in a concert: up to the limit passes, past it is HOLD_LIMIT_EXCEEDED', () => {
+    expect(() => assertWithinHoldLimit(0, 4)).not.toThrow();
+    expect(() => assertWithinHoldLimit(3, 1)).not.toThrow();
+    expect(() => assertWithinHoldLimit(3, 2)).toThrow(expect.objectContaining({ reason: 'HOLD_LIMIT_EXCEEDED' }));
+    expect(() => assertWithinHoldLimit(0, 5)).toThrow(expect.objectContaining({ reason: 'HOLD_LIMIT_EXCEEDED' }));
+  });
+
+  it('a hold lapses HOLD_TTL_SECONDS after it is taken', () => {
+    expect(holdExpiresAt(new Date('2030-01-01T00:00:00Z'), 300).toISOString()).toBe('2030-01-01T00:05:00.000Z');
+  });
+
+  it('a hold takes 1…4 distinct whole seat numbers of 1…50', () => {
+    expect(seatNumbersSchema.safeParse([1, 50, 7, 3]).success).toBe(true);
+    for (const bad of [[], [0], [51], [2, 2], [1, 2, 3, 4, 5], [1.5], ['1']]) {
+      expect(seatNumbersSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
+  });
+
+  it('a reservation id is the decimal of a bigint key, never something PostgreSQL would reject', () => {
+    expect(reservationIdSchema.safeParse('42').success).toBe(true);
+    for (const bad of ['', '0', '-1', '1.5', 'abc', '042', '1'.repeat(19)])
+      expect(reservationIdSchema.safeParse(bad).success, bad).toBe(false);
+  });
+
+  it('a lost version race on a seat is SEAT_UNAVAILABLE; on anything else it is left for the unit of work to retry', () => {
+    const seat = new Seat();
+    expect(isDomainError(seatConflictAsUnavailable(OptimisticLockError.lockFailed(seat)), 'SEAT_UNAVAILABLE')).toBe(true);
+    const reservationConflict = OptimisticLockError.lockFailed(new Reservation());
+    expect(seatConflictAsUnavailable(reservationConflict)).toBe(reservationConflict);
+  });
+
+  it('a unique or check violation on the seat table is SEAT_UNAVAILABLE; on another table it is not', () => {
+    const onSeat = new UniqueConstraintViolationException(Object.assign(new Error('duplicate key'), { table: 'seat' }));
+    expect(isDomainError(seatConflictAsUnavailable(onSeat), 'SEAT_UNAVAILABLE')).toBe(true);
+    const elsewhere = new UniqueConstraintViolationException(Object.assign(new Error('duplicate key'), { table: 'payment' }));
+    expect(seatConflictAsUnavailable(elsewhere)).toBe(elsewhere);
+  });
+});

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { type EntityManager, LockMode, QueueToken, Reservation, Schedule, Seat } from '@frontrow/db';
+import { isoDate } from '../dates.ts';
+import type { Deps } from '../deps.ts';
+import { DomainError } from '../errors.ts';
+import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
+import { inTransaction } from '../unit-of-work.ts';
+import { concertIdSchema } from '../queue/concert-id.ts';
+import { assertWithinHoldLimit, holdExpiresAt, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
+
+export const holdSeatsInput = z.object({ concertId: concertIdSchema, date: isoDate, seatNumbers: seatNumbersSchema });
+
+export type HoldSeatsInput = z.input<typeof holdSeatsInput>;
+/** Who holds: the admitted queue token of the caller. */
+export type Holder = Pick<TicketState, 'tokenId' | 'userId' | 'concertId'>;
+export type HeldReservation = {
+  reservationId: string;
+  date: string;
+  seatNumbers: number[];
+  totalPrice: number;
+  status: 'HELD';
+  expiresAt: string;
+};
+
+/**
+ * Holds 1…4 seats of one performance for HOLD_TTL_SECONDS, all or nothing (DESIGN.md invariants 1, 2, 5).
+ *
+ * Lock order, the same in every use case that touches seats: the holder's token, then reservations by
+ * id, then seats by ascending number. The token lock serialises one user's holds, so the limit of 4
+ * seats per concert cannot be raced. A seat whose hold lapsed is free: its stale reservation is marked
+ * EXPIRED here and all its seats freed, whether or not the worker has run.
+ */
+export async function holdSeats(deps: Deps, holder: Holder, raw: HoldSeatsInput): Promise<HeldReservation> {
+  const input = holdSeatsInput.parse(raw);
+  assertTicketConcert(holder, input.concertId);
+  const numbers = [...input.seatNumbers].sort((a, b) => a - b);
+
+  return await inTransaction(deps.em, async (em) => {
+    const now = deps.clock.now();
+    const token = await lockAdmittedToken(em, holder, now);
+    const schedule = await em.findOne(Schedule, { concert: input.concertId, date: input.date });
+    // a performance that has started is no longer on sale
+    if (!schedule || schedule.startsAt <= now) {
+      throw new DomainError('SCHEDULE_NOT_FOUND', `no upcoming performance of concert ${input.concertId} on ${input.date}`);
+    }
+
+    const live = await em.find(Reservation, { userId: holder.userId, concert: input.concertId, status: 'HELD', expiresAt: { $gt: now } });
+    assertWithinHoldLimit(
+      live.reduce((sum, r) => sum + r.seatNumbers.length, 0),
+      numbers.length,
+    );
+
+    // lapsed holds on the wanted seats, locked before their seats (reservation, then seat)
+    const stale = await em.find(
+      Reservation,
+      { schedule, status: 'HELD', expiresAt: { $lte: now }, seatNumbers: { $overlap: numbers } },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
+    );
+    const staleIds = stale.map((r) => r.id);
+    const seats = await em.find(
+      Seat,
+      { schedule, $or: [{ number: { $in: numbers } }, ...(staleIds.length > 0 ? [{ reservation: { $in: staleIds } }] : [])] },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { number: 'asc' } },
+    );
+    const wanted = seats.filter((seat) => numbers.includes(seat.number));
+    if (wanted.length !== numbers.length) throw new Error(`schedule ${schedule.id} lacks some of seats ${numbers.join(', ')}`);
+    for (const seat of wanted) await assertHoldable(em, seat, staleIds, now);
+
+    for (const reservation of stale) {
+      reservation.status = 'EXPIRED';
+      for (const seat of seats) seat.releaseFrom(reservation);
+    }
+    const expiresAt = holdExpiresAt(now, deps.settings.holdTtlSeconds);
+    const reservation = em.create(Reservation, {
+      userId: holder.userId,
+      concert: input.concertId,
+      schedule,
+      seatNumbers: numbers,
+      totalPrice: wanted.reduce((sum, seat) => sum + seat.price, 0),
+      status: 'HELD',
+      expiresAt,
+    });
+    for (const seat of wanted) seat.holdFor(reservation, expiresAt, now);
+    // invariant 5: an admitted user can always pay for what they hold
+    token.extendTo(expiresAt);
+
+    try {
+      await em.flush();
+    } catch (error) {
+      throw seatConflictAsUnavailable(error);
+    }
+    // same transaction: the expiry job exists exactly when the hold does
+    await deps.jobs.expireHoldAt(em, reservation.id, expiresAt);
+    return {
+      reservationId: reservation.id,
+      date: schedule.date,
+      seatNumbers: numbers,
+      totalPrice: reservation.totalPrice,
+      status: 'HELD',
+      expiresAt: expiresAt.toISOString(),
+    };
+  });
+}
+
+/** The guard checked the token before the transaction; this re-checks it under its row lock. */
+async function lockAdmittedToken(em: EntityManager, holder: Holder, now: Date): Promise<QueueToken> {
+  const token = await em.findOne(QueueToken, { id: holder.tokenId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!token || token.userId !== holder.userId || token.concert.id !== holder.concertId) {
+    throw new DomainError('TOKEN_INVALID', 'unknown queue token');
+  }
+  if (token.status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
+  if (!token.isAdmittedAt(now)) throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
+  return token;
+}
+
+/**
+ * SEAT_UNAVAILABLE unless the seat is free now. A lapsed hold we did not lock as stale appeared between
+ * our two reads (another process's clock); taking it would skip the reservation-then-seat lock order,
+ * so the seat is refused until that hold is expired. A seat left pointing at a finished reservation is free.
+ */
+async function assertHoldable(em: EntityManager, seat: Seat, staleIds: string[], now: Date): Promise<void> {
+  if (!seat.isFreeAt(now)) throw new DomainError('SEAT_UNAVAILABLE', `seat ${seat.number} is taken; pick another`);
+  const owner = seat.reservation;
+  if (seat.status !== 'HELD' || !owner || staleIds.includes(owner.id)) return;
+  const current = await em.findOne(Reservation, { id: owner.id });
+  if (current?.status === 'HELD') throw new DomainError('SEAT_UNAVAILABLE', `seat ${seat.number} is being released; try again`);
+}
