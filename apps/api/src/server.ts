@@ -191,7 +191,11 @@ function loggerOptions(logger: ServerDeps['logger']): FastifyServerOptions['logg
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {
       // Fastify's default request serializer, minus the query string's secrets
-      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+      req: (req: { method?: unknown; url?: unknown; ip?: unknown }) => ({
+        method: req.method,
+        url: typeof req.url === 'string' ? redactUrl(req.url) : undefined,
+        remoteAddress: req.ip,
+      }),
     },
   };
 }

@@ -1,0 +1,236 @@
+/** The operator's view of one API server: /metrics, request logs without secrets, and queue.enter's rate limit. */
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  type QueueTicket,
+  admitQueue,
+  createConcert,
+  createTokenSigner,
+  expireHold,
+  manualClock,
+  noJobs,
+  systemClock,
+} from '@frontrow/core';
+import { type PgBoss, startBoss } from '@frontrow/db/boss';
+import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
+import type { InnerContext } from './context.ts';
+import { type ServerDeps, buildServer } from './server.ts';
+
+let db: TestDatabase;
+let boss: PgBoss;
+let inner: InnerContext;
+const servers: FastifyInstance[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 10 });
+  boss = await startBoss({ databaseUrl: db.url, listen: false, poolSize: 2 });
+  inner = {
+    em: db.orm.em,
+    clock: systemClock,
+    jobs: noJobs,
+    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
+    tokens: createTokenSigner('operations-test-secret-of-32-characters'),
+  };
+});
+afterAll(async () => {
+  for (const app of servers) await app.close();
+  await boss?.stop({ graceful: false });
+  await db?.drop();
+});
+
+async function server(options: Partial<ServerDeps> = {}): Promise<FastifyInstance> {
+  const app = await buildServer({ orm: db.orm, inner, ...options });
+  servers.push(app);
+  return app;
+}
+
+const deps = () => ({ em: db.orm.em, clock: systemClock, jobs: noJobs, settings: inner.settings });
+const uuid = () => crypto.randomUUID();
+
+async function concert(maxActive = 100): Promise<string> {
+  return (await createConcert(deps(), { title: 'Ops Live', venue: 'Hall', dates: ['2099-03-01'], price: 40_000, maxActive })).concertId;
+}
+
+type Call = { method?: 'GET' | 'POST'; input?: unknown; token?: string; ip?: string; headers?: Record<string, string> };
+
+async function call(app: FastifyInstance, path: string, { method = 'POST', input, token, ip, headers = {} }: Call = {}) {
+  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  const res =
+    method === 'GET'
+      ? await app.inject({
+          method,
+          url: `/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+          headers: { ...auth, ...headers },
+          remoteAddress: ip,
+        })
+      : await app.inject({
+          method,
+          url: `/trpc/${path}`,
+          headers: { 'content-type': 'application/json', ...auth, ...headers },
+          payload: input === undefined ? undefined : JSON.stringify(input),
+          remoteAddress: ip,
+        });
+  return res;
+}
+
+async function enter(app: FastifyInstance, concertId: string, ip = '127.0.0.1'): Promise<QueueTicket> {
+  const res = await call(app, 'queue.enter', { input: { concertId, userId: uuid() }, ip });
+  expect(res.statusCode).toBe(200);
+  return (res.json() as { result: { data: QueueTicket } }).result.data;
+}
+
+/** The value of one series in Prometheus text, e.g. `frontrow_queue_active{concert_id="3"}`. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('GET /metrics', () => {
+  it('exposes calls and latency per procedure with status and reason, queue gauges, admissions, holds, expiries, payments and job lag', async () => {
+    const app = await server({ jobQueues: boss });
+    const concertId = await concert(2);
+    const [payer, expirer] = [await enter(app, concertId), await enter(app, concertId)];
+    await enter(app, concertId); // stays WAITING: two places
+    await admitQueue(deps(), { concertId });
+
+    const charge = await call(app, 'wallet.charge', { input: { userId: payer.userId, amount: 100_000 } });
+    expect(charge.statusCode).toBe(200);
+    const held = await call(app, 'reservations.hold', { token: payer.token, input: { concertId, date: '2099-03-01', seatNumbers: [1] } });
+    expect(held.statusCode).toBe(200);
+    const taken = await call(app, 'reservations.hold', {
+      token: expirer.token,
+      input: { concertId, date: '2099-03-01', seatNumbers: [1] },
+    });
+    expect(taken.statusCode).toBe(409);
+    const lapsing = await call(app, 'reservations.hold', {
+      token: expirer.token,
+      input: { concertId, date: '2099-03-01', seatNumbers: [2] },
+    });
+    expect(lapsing.statusCode).toBe(200);
+    const reservationId = (held.json() as { result: { data: { reservationId: string } } }).result.data.reservationId;
+    expect((await call(app, 'payments.pay', { token: payer.token, input: { reservationId } })).statusCode).toBe(200);
+    const lapsed = (lapsing.json() as { result: { data: { reservationId: string } } }).result.data.reservationId;
+    const afterExpiry = manualClock(new Date(Date.now() + 301_000));
+    await expireHold({ em: db.orm.em, clock: afterExpiry }, lapsed);
+
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    const text = res.body;
+    const c = `concert_id="${concertId}"`;
+    expect(sample(text, `frontrow_queue_waiting{${c}}`)).toBe(1);
+    expect(sample(text, `frontrow_queue_active{${c}}`)).toBe(1); // the payer's token is COMPLETED
+    expect(sample(text, `frontrow_queue_admissions_total{${c}}`)).toBe(2);
+    expect(sample(text, `frontrow_holds_total{${c}}`)).toBe(2);
+    expect(sample(text, `frontrow_hold_expiries_total{${c}}`)).toBe(1);
+    expect(sample(text, `frontrow_payments_total{${c}}`)).toBe(1);
+    expect(sample(text, `frontrow_payments_won_total{${c}}`)).toBe(40_000);
+    expect(sample(text, 'frontrow_trpc_calls_total{procedure="queue.enter",status="200",reason=""}')).toBe(3);
+    expect(sample(text, 'frontrow_trpc_calls_total{procedure="reservations.hold",status="200",reason=""}')).toBe(2);
+    expect(sample(text, 'frontrow_trpc_calls_total{procedure="reservations.hold",status="409",reason="SEAT_UNAVAILABLE"}')).toBe(1);
+    expect(sample(text, 'frontrow_trpc_call_duration_seconds_count{procedure="payments.pay",status="200"}')).toBe(1);
+    expect(sample(text, 'frontrow_http_requests_total{method="POST",route="/trpc/:path",status="409"}')).toBe(1);
+    expect(sample(text, 'frontrow_database_up')).toBe(1);
+    expect(sample(text, 'frontrow_job_lag_seconds{queue="hold.expire"}')).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'frontrow_jobs_ready{queue="queue.admit"}')).toBeGreaterThanOrEqual(0);
+    expect(text).toContain('frontrow_process_cpu_seconds_total');
+  });
+
+  it('keeps a registry per server: two servers in one process count their own requests', async () => {
+    const [a, b] = [await server(), await server()];
+    for (let i = 0; i < 3; i++) expect((await call(a, 'concerts.list', { method: 'GET' })).statusCode).toBe(200);
+    const series = 'frontrow_trpc_calls_total{procedure="concerts.list",status="200",reason=""}';
+    expect(sample((await a.inject({ method: 'GET', url: '/metrics' })).body, series)).toBe(3);
+    expect(sample((await b.inject({ method: 'GET', url: '/metrics' })).body, series)).toBeUndefined();
+  });
+
+  it('labels calls of unknown procedures "unknown", so made-up paths cannot mint series', async () => {
+    const app = await server();
+    await call(app, 'made.up1', { method: 'GET' });
+    await call(app, 'made.up2', { method: 'GET' });
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sample(text, 'frontrow_trpc_calls_total{procedure="unknown",status="404",reason=""}')).toBe(2);
+    expect(text).not.toContain('made.up');
+  });
+});
+
+describe('request logs', () => {
+  it('carry the request id, echo it to the client, and never contain the bearer token', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const app = await server({ logger: { level: 'debug', stream } });
+    const concertId = await concert();
+    const ticket = await enter(app, concertId);
+
+    const res = await call(app, 'queue.status', { method: 'GET', token: ticket.token, headers: { 'x-request-id': 'support-42' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-request-id']).toBe('support-42');
+    // a token in the query string (how a browser EventSource authenticates) is masked too
+    const params = encodeURIComponent(JSON.stringify({ token: ticket.token }));
+    await app.inject({ method: 'GET', url: `/trpc/queue.status?connectionParams=${params}&token=${ticket.token}` });
+    // and so is the header if anything logs the request object itself
+    app.log.info({ req: { headers: { authorization: `Bearer ${ticket.token}` } } }, 'a careless line');
+    app.log.info({ headers: { authorization: `Bearer ${ticket.token}` }, token: ticket.token }, 'another careless line');
+
+    const completed = lines.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; calls?: unknown });
+    expect(completed).toContainEqual(
+      expect.objectContaining({
+        reqId: 'support-42',
+        msg: 'request completed',
+        calls: [{ procedure: 'queue.status', status: 200, reason: '' }],
+      }),
+    );
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    const signature = ticket.token.split('.')[2] ?? ticket.token;
+    for (const line of lines) expect(line).not.toContain(signature);
+  });
+});
+
+describe('queue.enter rate limit', () => {
+  it('answers the N+1-th queue.enter from one address within a minute with 429 RATE_LIMITED, in the tRPC error shape', async () => {
+    const app = await server({ queueEnterRateLimit: 3 });
+    const concertId = await concert();
+    for (let i = 0; i < 3; i++) await enter(app, concertId, '10.1.1.1');
+
+    const limited = await call(app, 'queue.enter', { input: { concertId, userId: uuid() }, ip: '10.1.1.1' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect(limited.json()).toEqual({
+      error: {
+        message: expect.any(String),
+        code: -32029,
+        data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path: 'queue.enter', reason: 'RATE_LIMITED' },
+      },
+    });
+    // a batch carrying queue.enter is refused as a whole, one error per call
+    const batch = await app.inject({
+      method: 'POST',
+      url: '/trpc/queue.enter?batch=1',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ 0: { concertId, userId: uuid() } }),
+      remoteAddress: '10.1.1.1',
+    });
+    expect(batch.statusCode).toBe(429);
+    expect(batch.json()).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ data: expect.objectContaining({ reason: 'RATE_LIMITED' }) }) }),
+    ]);
+
+    // another address, and other procedures from the same one, are not limited
+    await enter(app, concertId, '10.1.1.2');
+    expect((await call(app, 'concerts.list', { method: 'GET', ip: '10.1.1.1' })).statusCode).toBe(200);
+    const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(sample(text, 'frontrow_trpc_calls_total{procedure="queue.enter",status="429",reason="RATE_LIMITED"}')).toBe(2);
+  });
+
+  it('is off at 0: any number of entries from one address', async () => {
+    const app = await server({ queueEnterRateLimit: 0 });
+    const concertId = await concert();
+    for (let i = 0; i < 8; i++) await enter(app, concertId, '10.2.2.2');
+  });
+});
