@@ -1,4 +1,6 @@
 import type { JobModule } from '../worker.ts';
+import { holdExpireJob } from './hold-expire.ts';
+import { holdsSweepJob } from './holds-sweep.ts';
 
 /** Every job of the worker process (DESIGN.md, "Background work"). */
-export const allJobs: JobModule[] = [];
+export const allJobs: JobModule[] = [holdExpireJob, holdsSweepJob];
