@@ -1,0 +1,353 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { admitQueue, createConcert, createTokenSigner, manualClock, noJobs, type QueueTicket } from '@frontrow/core';
+import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { callerContext, type InnerContext } from '../context.ts';
+import { appRouter } from '../router.ts';
+import { buildServer } from '../server.ts';
+import { createCallerFactory } from '../trpc.ts';
+
+let db: TestDatabase;
+let inner: InnerContext;
+let app: FastifyInstance;
+let baseUrl: string;
+/** The API's clock: moved by tests of lapsing tokens, never slept on. */
+const clock = manualClock();
+const secret = 'queue-router-test-secret-of-32-characters';
+const createCaller = createCallerFactory(appRouter);
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 30 });
+  inner = {
+    em: db.orm.em,
+    clock,
+    jobs: noJobs,
+    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
+    tokens: createTokenSigner(secret),
+  };
+  app = await buildServer({ orm: db.orm, inner });
+  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+const uuid = () => crypto.randomUUID();
+const deps = () => ({ em: db.orm.em, clock, jobs: noJobs, settings: inner.settings });
+
+async function concert(options: { maxActive?: number; activeTtlSeconds?: number } = {}): Promise<string> {
+  return (await createConcert(deps(), { title: 'Q', venue: 'V', dates: ['2099-06-01'], ...options })).concertId;
+}
+
+type Reply = { status: number; body: { result?: { data: unknown }; error?: { data: { reason?: string; httpStatus: number } } } };
+
+async function enter(concertId: string, userId = uuid()): Promise<QueueTicket> {
+  const res = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload: { concertId, userId } });
+  expect(res.statusCode).toBe(200);
+  return (res.json() as { result: { data: QueueTicket } }).result.data;
+}
+
+async function get(path: string, input: unknown, authorization?: string): Promise<Reply> {
+  const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+  const res = await app.inject({ method: 'GET', url: `/trpc/${path}${query}`, headers: authorization ? { authorization } : {} });
+  return { status: res.statusCode, body: res.json() };
+}
+
+/** `queue.leave` has no input: a client POSTs JSON with no body. */
+async function leave(authorization?: string) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
+  return await app.inject({ method: 'POST', url: '/trpc/queue.leave', headers });
+}
+
+const outcome = (reply: Reply) => `${reply.status} ${reply.body.error?.data.reason ?? 'OK'}`;
+const bearer = (ticket: { token: string }) => `Bearer ${ticket.token}`;
+
+async function admitted(concertId: string): Promise<QueueTicket> {
+  const ticket = await enter(concertId);
+  await admitQueue(deps(), { concertId });
+  return ticket;
+}
+
+describe('queue.enter over HTTP', () => {
+  it('gives a WAITING ticket with its place in line, in the wire shape of API.md', async () => {
+    const concertId = await concert();
+    const userId = uuid();
+    const ticket = await enter(concertId, userId);
+    expect(ticket).toEqual({
+      token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+      userId,
+      concertId,
+      status: 'WAITING',
+      position: 1,
+      estimatedWaitSeconds: expect.any(Number),
+      activeUntil: null,
+    });
+  });
+
+  it('answers 20 parallel calls of one user with one token and one place', async () => {
+    const concertId = await concert();
+    await enter(concertId);
+    const userId = uuid();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => enter(concertId, userId)));
+    expect(new Set(answers.map((a) => a.token)).size).toBe(1);
+    expect(new Set(answers.map((a) => a.position))).toEqual(new Set([2]));
+  });
+
+  it('answers 404 CONCERT_NOT_FOUND for an unknown concert and 400 VALIDATION for bad input', async () => {
+    const unknown = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload: { concertId: '99999999', userId: uuid() } });
+    expect([unknown.statusCode, unknown.json().error.data.reason]).toEqual([404, 'CONCERT_NOT_FOUND']);
+    for (const payload of [
+      { concertId: await concert(), userId: 'bob' },
+      { concertId: 'abc', userId: uuid() },
+      { concertId: '1'.repeat(30), userId: uuid() },
+    ]) {
+      const res = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload });
+      expect([res.statusCode, res.json().error.data.reason]).toEqual([400, 'VALIDATION']);
+    }
+  });
+});
+
+describe('queue.status and queue.leave', () => {
+  it('polls the ticket with the bearer token, and answers final statuses too', async () => {
+    const concertId = await concert();
+    await enter(concertId);
+    const ticket = await enter(concertId);
+    const polled = await get('queue.status', undefined, bearer(ticket));
+    expect([polled.status, polled.body.result?.data]).toEqual([200, ticket]);
+
+    const left = await leave(bearer(ticket));
+    expect(left.statusCode).toBe(200);
+    expect(left.json().result.data).toEqual({ ...ticket, status: 'CANCELLED', position: null, estimatedWaitSeconds: null });
+    const after = await get('queue.status', undefined, bearer(ticket));
+    expect(after).toMatchObject({ status: 200, body: { result: { data: { status: 'CANCELLED' } } } });
+  });
+
+  it('shows the admission: ACTIVE with activeUntil, no position', async () => {
+    const concertId = await concert({ activeTtlSeconds: 120 });
+    const ticket = await admitted(concertId);
+    const polled = await get('queue.status', undefined, bearer(ticket));
+    expect(polled.body.result?.data).toEqual({
+      ...ticket,
+      status: 'ACTIVE',
+      position: null,
+      estimatedWaitSeconds: null,
+      activeUntil: new Date(clock.now().getTime() + 120_000).toISOString(),
+    });
+  });
+});
+
+describe('the guard, over HTTP', () => {
+  it('answers 401 TOKEN_MISSING without a token, on ticket and admitted procedures', async () => {
+    const concertId = await concert();
+    expect(outcome(await get('queue.status', undefined))).toBe('401 TOKEN_MISSING');
+    expect(outcome(await get('concerts.availableDates', { concertId }))).toBe('401 TOKEN_MISSING');
+    const left = await leave();
+    expect([left.statusCode, left.json().error.data.reason]).toEqual([401, 'TOKEN_MISSING']);
+  });
+
+  it('answers 401 TOKEN_INVALID for a forged, altered, malformed or unknown token, or a header that is not Bearer', async () => {
+    const concertId = await concert();
+    const ticket = await admitted(concertId);
+    const claims = await inner.tokens.verify(ticket.token);
+    if (!claims) throw new Error('unverifiable token');
+    const forged = await createTokenSigner('some-other-secret-of-at-least-32-chars').sign(claims);
+    const [header, , signature] = ticket.token.split('.');
+    const altered = `${header}.${Buffer.from(JSON.stringify({ tid: claims.tokenId, cid: claims.concertId, tkt: 1, sub: uuid() })).toString('base64url')}.${signature}`;
+    const unknown = await inner.tokens.sign({ ...claims, tokenId: '987654321' });
+    const otherUser = await inner.tokens.sign({ ...claims, userId: uuid() }); // a real id, claims that do not match it
+
+    for (const authorization of [
+      `Bearer ${forged}`,
+      `Bearer ${altered}`,
+      'Bearer abc',
+      `Bearer ${unknown}`,
+      `Bearer ${otherUser}`,
+      `Basic ${ticket.token}`,
+    ]) {
+      expect(outcome(await get('queue.status', undefined, authorization)), authorization).toBe('401 TOKEN_INVALID');
+      expect(outcome(await get('concerts.availableDates', { concertId }, authorization)), authorization).toBe('401 TOKEN_INVALID');
+    }
+  });
+
+  it('rejects a forged token without a database query, and answers a genuine one with a single read', async () => {
+    const concertId = await concert();
+    const ticket = await enter(concertId);
+    const claims = await inner.tokens.verify(ticket.token);
+    if (!claims) throw new Error('unverifiable token');
+    const forged = await createTokenSigner('some-other-secret-of-at-least-32-chars').sign(claims);
+    const queries: string[] = [];
+    // an EntityManager that counts the connections asked of it (and of its forks)
+    const counting: typeof db.orm.em = Object.create(db.orm.em, {
+      fork: { value: () => counting },
+      getConnection: {
+        value: () => {
+          queries.push('query');
+          return db.orm.em.getConnection();
+        },
+      },
+    });
+    const statusWith = (token: string) => createCaller(callerContext({ ...inner, em: counting }, `Bearer ${token}`)).queue.status();
+    await expect(statusWith(forged)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(queries).toEqual([]);
+    // the same counter does see the one read of a genuine token
+    expect(await statusWith(ticket.token)).toEqual(ticket);
+    expect(queries).toEqual(['query']);
+  });
+
+  it('answers 401 TOKEN_EXPIRED on admitted procedures for EXPIRED, COMPLETED and CANCELLED tokens', async () => {
+    const concertId = await concert({ maxActive: 10 });
+    const [expired, completed, cancelled] = [await enter(concertId), await enter(concertId), await enter(concertId)];
+    await admitQueue(deps(), { concertId });
+    await db.orm.em
+      .fork()
+      .execute(`update queue_token set status = 'EXPIRED' where id = ?`, [(await inner.tokens.verify(expired.token))?.tokenId]);
+    await db.orm.em
+      .fork()
+      .execute(`update queue_token set status = 'COMPLETED' where id = ?`, [(await inner.tokens.verify(completed.token))?.tokenId]);
+    expect((await leave(bearer(cancelled))).statusCode).toBe(200);
+    for (const ticket of [expired, completed, cancelled]) {
+      expect(outcome(await get('concerts.availableDates', { concertId }, bearer(ticket)))).toBe('401 TOKEN_EXPIRED');
+    }
+  });
+
+  it('answers 401 TOKEN_EXPIRED for an ACTIVE token past activeUntil, before the admitter has expired it', async () => {
+    const concertId = await concert({ activeTtlSeconds: 60 });
+    const ticket = await admitted(concertId);
+    expect(outcome(await get('concerts.availableDates', { concertId }, bearer(ticket)))).toBe('200 OK');
+    clock.advance(60_000);
+    try {
+      expect(outcome(await get('concerts.availableDates', { concertId }, bearer(ticket)))).toBe('401 TOKEN_EXPIRED');
+      const [row] = await db.orm.em
+        .fork()
+        .execute<{ status: string }[]>(`select status from queue_token where id = ?`, [(await inner.tokens.verify(ticket.token))?.tokenId]);
+      expect(row?.status).toBe('ACTIVE'); // the database still says ACTIVE: the guard reads the clock
+      expect((await get('queue.status', undefined, bearer(ticket))).body.result?.data).toMatchObject({ status: 'EXPIRED' });
+    } finally {
+      clock.advance(-60_000);
+    }
+  });
+
+  it('answers 403 QUEUE_NOT_ADMITTED for a WAITING token', async () => {
+    const concertId = await concert({ maxActive: 1 });
+    await admitted(concertId);
+    const waiting = await enter(concertId);
+    expect(outcome(await get('concerts.availableDates', { concertId }, bearer(waiting)))).toBe('403 QUEUE_NOT_ADMITTED');
+  });
+
+  it('answers 403 WRONG_CONCERT for an ACTIVE token used on another concert', async () => {
+    const concertId = await concert();
+    const other = await concert();
+    const ticket = await admitted(concertId);
+    expect(outcome(await get('concerts.availableDates', { concertId }, bearer(ticket)))).toBe('200 OK');
+    expect(outcome(await get('concerts.availableDates', { concertId: other }, bearer(ticket)))).toBe('403 WRONG_CONCERT');
+  });
+});
+
+type SseEvent = { event: string; data: string; id?: string };
+
+/** The events of a Server-Sent Events response, as they arrive; stops when the server ends the stream. */
+async function* sse(url: string, headers: Record<string, string>, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal });
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  if (!res.body) throw new Error('no body');
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = new Map(
+        block
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      if (fields.size === 0) continue;
+      yield { event: fields.get('event') ?? 'message', data: fields.get('data') ?? '', id: fields.get('id') };
+    }
+  }
+}
+
+/** The QueueTicket events of a watch, driving the test with `onTicket` after each; ends with the stream. */
+async function watch(url: string, headers: Record<string, string>, onTicket: (ticket: QueueTicket) => Promise<'stop' | undefined>) {
+  const stop = new AbortController();
+  const deadline = setTimeout(() => stop.abort(), 20_000);
+  const seen: (QueueTicket | SseEvent)[] = [];
+  try {
+    for await (const event of sse(url, headers, stop.signal)) {
+      if (event.event === 'connected') continue;
+      if (event.event !== 'message') {
+        seen.push(event);
+        continue;
+      }
+      const ticket = JSON.parse(event.data) as QueueTicket;
+      seen.push(ticket);
+      if ((await onTicket(ticket)) === 'stop') break;
+    }
+  } finally {
+    clearTimeout(deadline);
+    stop.abort();
+  }
+  return seen;
+}
+
+describe('queue.watch (Server-Sent Events)', () => {
+  it('sends the ticket on connect, again on admission, and ends after a final status', async () => {
+    const concertId = await concert({ activeTtlSeconds: 300 });
+    const ticket = await enter(concertId);
+    const seen = await watch(`${baseUrl}/trpc/queue.watch`, { authorization: bearer(ticket) }, async (event) => {
+      if (event.status === 'WAITING') await admitQueue(deps(), { concertId });
+      if (event.status === 'ACTIVE') await leave(bearer(ticket));
+      return undefined;
+    });
+    expect(seen).toEqual([
+      ticket,
+      { ...ticket, status: 'ACTIVE', position: null, estimatedWaitSeconds: null, activeUntil: expect.any(String) },
+      { ...ticket, status: 'CANCELLED', position: null, estimatedWaitSeconds: null, activeUntil: null },
+      { event: 'return', data: '', id: undefined },
+    ]);
+  });
+
+  it('sends a new ticket when the place in line moves up', async () => {
+    const concertId = await concert({ maxActive: 1 });
+    await enter(concertId);
+    await enter(concertId);
+    const third = await enter(concertId);
+    const positions: (number | null)[] = [];
+    await watch(`${baseUrl}/trpc/queue.watch`, { authorization: bearer(third) }, async (event) => {
+      positions.push(event.position);
+      if (event.position === 3) await admitQueue(deps(), { concertId });
+      return event.position === 2 ? 'stop' : undefined;
+    });
+    expect(positions).toEqual([3, 2]);
+  });
+
+  it('takes the token from connectionParams, for a browser EventSource that cannot send headers', async () => {
+    const concertId = await concert();
+    const ticket = await enter(concertId);
+    const params = encodeURIComponent(JSON.stringify({ token: ticket.token }));
+    const seen = await watch(`${baseUrl}/trpc/queue.watch?connectionParams=${params}`, {}, async () => 'stop');
+    expect(seen).toEqual([ticket]);
+  });
+
+  it('answers the guard reason as an error event: TOKEN_MISSING, TOKEN_INVALID', async () => {
+    const forged = await createTokenSigner('some-other-secret-of-at-least-32-chars').sign({
+      tokenId: '1',
+      userId: uuid(),
+      concertId: '1',
+      ticket: 1,
+    });
+    const cases: [string, Record<string, string>, string][] = [
+      [`${baseUrl}/trpc/queue.watch`, {}, 'TOKEN_MISSING'],
+      [`${baseUrl}/trpc/queue.watch`, { authorization: `Bearer ${forged}` }, 'TOKEN_INVALID'],
+      [`${baseUrl}/trpc/queue.watch?connectionParams=${encodeURIComponent(JSON.stringify({ token: forged }))}`, {}, 'TOKEN_INVALID'],
+    ];
+    for (const [url, headers, reason] of cases) {
+      const [error] = await watch(url, headers, async () => 'stop');
+      expect(error).toMatchObject({ event: 'serialized-error' });
+      expect(JSON.parse((error as SseEvent).data).data).toMatchObject({ httpStatus: 401, reason });
+    }
+  });
+});
