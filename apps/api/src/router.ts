@@ -1,6 +1,7 @@
 import { concertsRouter } from './routers/concerts.ts';
 import { paymentsRouter } from './routers/payments.ts';
 import { queueRouter } from './routers/queue.ts';
+import { reservationsRouter } from './routers/reservations.ts';
 import { walletRouter } from './routers/wallet.ts';
 import { router } from './trpc.ts';
 
@@ -8,6 +9,7 @@ import { router } from './trpc.ts';
 export const appRouter = router({
   concerts: concertsRouter,
   queue: queueRouter,
+  reservations: reservationsRouter,
   wallet: walletRouter,
   payments: paymentsRouter,
 });
