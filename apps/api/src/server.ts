@@ -192,9 +192,9 @@ function loggerOptions(logger: ServerDeps['logger']): FastifyServerOptions['logg
     serializers: {
       // Fastify's default request serializer, minus the query string's secrets
       req: (req: { method?: unknown; url?: unknown; ip?: unknown }) => ({
-        method: req.method,
+        method: typeof req.method === 'string' ? req.method : undefined,
         url: typeof req.url === 'string' ? redactUrl(req.url) : undefined,
-        remoteAddress: req.ip,
+        remoteAddress: typeof req.ip === 'string' ? req.ip : undefined,
       }),
     },
   };
