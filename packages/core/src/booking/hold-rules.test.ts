@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OptimisticLockError, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { CheckConstraintViolationException, OptimisticLockError, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { Reservation, Seat } from '@frontrow/db';
 import { isDomainError } from '../errors.ts';
 import { assertWithinHoldLimit, holdExpiresAt, reservationIdSchema, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
@@ -36,9 +36,14 @@ describe('hold rules', () => {
     expect(seatConflictAsUnavailable(reservationConflict)).toBe(reservationConflict);
   });
 
-  it('a unique or check violation on the seat table is SEAT_UNAVAILABLE; on another table it is not', () => {
+  it('a unique or check violation on the seat table or a seat constraint is SEAT_UNAVAILABLE; on another table it is not', () => {
     const onSeat = new UniqueConstraintViolationException(Object.assign(new Error('duplicate key'), { table: 'seat' }));
     expect(isDomainError(seatConflictAsUnavailable(onSeat), 'SEAT_UNAVAILABLE')).toBe(true);
+    // the sold-stays-sold trigger names its constraint but no table
+    const soldSeat = new CheckConstraintViolationException(
+      Object.assign(new Error('seat is sold'), { constraint: 'seat_sold_stays_sold' }),
+    );
+    expect(isDomainError(seatConflictAsUnavailable(soldSeat), 'SEAT_UNAVAILABLE')).toBe(true);
     const elsewhere = new UniqueConstraintViolationException(Object.assign(new Error('duplicate key'), { table: 'payment' }));
     expect(seatConflictAsUnavailable(elsewhere)).toBe(elsewhere);
   });

@@ -41,7 +41,7 @@ export function seatConflictAsUnavailable(error: unknown): unknown {
   const onSeat =
     (error instanceof OptimisticLockError && error.getEntity() instanceof Seat) ||
     ((error instanceof UniqueConstraintViolationException || error instanceof CheckConstraintViolationException) &&
-      'table' in error &&
-      error.table === 'seat');
+      (('table' in error && error.table === 'seat') ||
+        ('constraint' in error && typeof error.constraint === 'string' && error.constraint.startsWith('seat_'))));
   return onSeat ? new DomainError('SEAT_UNAVAILABLE', 'a requested seat was taken by someone else; pick another', { cause: error }) : error;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { QueueToken, Reservation } from '@frontrow/db';
+import { QueueToken, Reservation, Seat } from '@frontrow/db';
 import { type PgBoss, bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
@@ -8,6 +8,7 @@ import type { JobScheduler } from '../jobs.ts';
 import { testDeps } from '../testing.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { admittedHolders, concertWithDates, outcomeOf, reservationStatus, storedSeats } from './booking-fixtures.ts';
+import { seatConflictAsUnavailable } from './hold-rules.ts';
 import { holdSeats } from './hold-seats.ts';
 import { listAvailableDates } from './list-available-dates.ts';
 import { listSeats } from './list-seats.ts';
@@ -138,6 +139,36 @@ describe('holdSeats', () => {
     const stored = await storedSeats(db.orm, concert.scheduleIds[DATE] ?? '');
     expect(stored.filter((s) => s.status !== 'AVAILABLE').map((s) => s.number)).toEqual([5, 6]);
     expect(await db.orm.em.fork().count(Reservation, { userId: second.userId })).toBe(0);
+  });
+
+  it('the database’s own seat guards read as SEAT_UNAVAILABLE: a write that would unsell a sold seat, or take a seat number twice', async () => {
+    const clock = manualClock();
+    const deps = testDeps(db.orm, { clock });
+    const concert = await concertWithDates(db.orm, [DATE]);
+    const [user] = await admittedHolders(db.orm, clock, concert.concertId, 1);
+    if (!user) throw new Error('no user');
+    const held = await holdSeats(deps, user, { concertId: concert.concertId, date: DATE, seatNumbers: [30] });
+    await db.orm.em
+      .getConnection()
+      .execute(`update seat set status = 'RESERVED', held_until = null where reservation_id = ?`, [held.reservationId]);
+    const scheduleId = concert.scheduleIds[DATE] ?? '';
+
+    const unsell = inTransaction(db.orm.em, async (em) => {
+      const seat = await em.findOneOrFail(Seat, { schedule: scheduleId, number: 30 });
+      Object.assign(seat, { status: 'HELD', heldUntil: new Date(clock.now().getTime() + 60_000) });
+      await em.flush().catch((error: unknown) => {
+        throw seatConflictAsUnavailable(error);
+      });
+    });
+    expect(await outcomeOf(unsell)).toBe('SEAT_UNAVAILABLE');
+
+    const twice = inTransaction(db.orm.em, async (em) => {
+      em.create(Seat, { schedule: scheduleId, number: 31, price: 1, status: 'AVAILABLE' });
+      await em.flush().catch((error: unknown) => {
+        throw seatConflictAsUnavailable(error);
+      });
+    });
+    expect(await outcomeOf(twice)).toBe('SEAT_UNAVAILABLE');
   });
 
   it('a lapsed hold shows AVAILABLE and is holdable before the worker runs; the stale reservation is EXPIRED and all its seats freed', async () => {
