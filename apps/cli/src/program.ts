@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBenchCommands } from './commands/bench.ts';
 import { registerConcertCommands } from './commands/concert.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerStartCommand } from './commands/start.ts';
@@ -13,5 +14,6 @@ export function buildProgram(runtime: () => Runtime): Command {
   registerDbCommands(program, runtime);
   registerConcertCommands(program, runtime);
   registerStartCommand(program, runtime);
+  registerBenchCommands(program, runtime);
   return program;
 }

@@ -1,0 +1,139 @@
+/**
+ * What the bench reads and writes straight in the database: its concerts, the pre-filled line of the poll
+ * scenario, the samples of ACTIVE tokens, the timestamps behind admission latency and hold-expiry lag.
+ * Never on the measured path: the API is measured only through its wire contract.
+ */
+import { type CreatedConcert, createConcert, type DomainSettings, noJobs, systemClock } from '@frontrow/core';
+import { type MikroORM, ticketSequenceName } from '@frontrow/db';
+
+export type BenchConcertOptions = { dates: number; maxActive: number; activeTtlSeconds: number; price: number; title: string };
+
+export type ConcertQueueSettings = { maxActive: number; activeTtlSeconds: number };
+
+export type TokenTimes = { ticket: number; status: string; createdAt: number; activatedAt: number | null; activeUntil: number | null };
+
+export type ReservationState = { id: string; status: string; expiresAt: number; seatsStillHeld: number };
+
+export type BenchDatabase = {
+  createConcert(options: BenchConcertOptions): Promise<CreatedConcert>;
+  queueSettings(concertId: string): Promise<ConcertQueueSettings>;
+  /** Puts `count` WAITING tokens of made-up users at the back of the line, with one statement. */
+  prefillWaiting(concertId: string, count: number): Promise<void>;
+  /** Tokens ACTIVE and not lapsed right now: what `maxActive` bounds. */
+  activeCount(concertId: string): Promise<number>;
+  tokenTimes(concertId: string): Promise<TokenTimes[]>;
+  /** `paid_at` of every payment for the concert, epoch ms. */
+  paymentTimes(concertId: string): Promise<number[]>;
+  reservations(ids: string[]): Promise<ReservationState[]>;
+  availableSeats(concertId: string): Promise<number>;
+  /** Ends the live tokens of a concert the bench made, so its admitter stops working for it. */
+  retire(concertId: string): Promise<void>;
+  query<T extends object>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** The database's clock, epoch ms: expiry and admission timestamps are compared on one clock. */
+  now(): Promise<number>;
+};
+
+export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDatabase {
+  const query = async <T extends object>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    await orm.em.getConnection().execute<T[]>(sql, params);
+  const ms = (value: Date | string | null): number | null => (value === null ? null : new Date(value).getTime());
+
+  return {
+    query,
+    async createConcert(options) {
+      const dates = futureDates(options.dates);
+      return await createConcert(
+        { em: orm.em, clock: systemClock, jobs: noJobs, settings },
+        {
+          title: options.title,
+          venue: 'bench',
+          dates,
+          price: options.price,
+          maxActive: options.maxActive,
+          activeTtlSeconds: options.activeTtlSeconds,
+        },
+      );
+    },
+    async queueSettings(concertId) {
+      const [row] = await query<{ max_active: number; active_ttl_seconds: number }>(
+        'select max_active, active_ttl_seconds from concert where id = ?',
+        [concertId],
+      );
+      if (!row) throw new Error(`concert ${concertId} does not exist`);
+      return { maxActive: row.max_active, activeTtlSeconds: row.active_ttl_seconds };
+    },
+    async prefillWaiting(concertId, count) {
+      await query(
+        `insert into queue_token (concert_id, user_id, ticket, status)
+         select ?, gen_random_uuid(), nextval(?::regclass), 'WAITING' from generate_series(1, ?)`,
+        [concertId, ticketSequenceName(concertId), count],
+      );
+      await query('analyze queue_token');
+    },
+    async activeCount(concertId) {
+      const [row] = await query<{ n: string }>(
+        `select count(*) as n from queue_token where concert_id = ? and status = 'ACTIVE' and active_until > now()`,
+        [concertId],
+      );
+      return Number(row?.n ?? 0);
+    },
+    async tokenTimes(concertId) {
+      const rows = await query<{ ticket: string; status: string; created_at: Date; activated_at: Date | null; active_until: Date | null }>(
+        'select ticket, status, created_at, activated_at, active_until from queue_token where concert_id = ? order by ticket',
+        [concertId],
+      );
+      return rows.map((r) => ({
+        ticket: Number(r.ticket),
+        status: r.status,
+        createdAt: ms(r.created_at) ?? 0,
+        activatedAt: ms(r.activated_at),
+        activeUntil: ms(r.active_until),
+      }));
+    },
+    async paymentTimes(concertId) {
+      const rows = await query<{ paid_at: Date }>(
+        'select p.paid_at from payment p join reservation r on r.id = p.reservation_id where r.concert_id = ?',
+        [concertId],
+      );
+      return rows.map((r) => new Date(r.paid_at).getTime());
+    },
+    async reservations(ids) {
+      if (ids.length === 0) return [];
+      const rows = await query<{ id: string; status: string; expires_at: Date; held: string }>(
+        `select r.id, r.status, r.expires_at, (select count(*) from seat s where s.reservation_id = r.id and s.status = 'HELD') as held
+           from reservation r where r.id = any(?::bigint[])`,
+        [`{${ids.join(',')}}`],
+      );
+      return rows.map((r) => ({
+        id: String(r.id),
+        status: r.status,
+        expiresAt: new Date(r.expires_at).getTime(),
+        seatsStillHeld: Number(r.held),
+      }));
+    },
+    async availableSeats(concertId) {
+      const [row] = await query<{ n: string }>(
+        `select count(*) as n from seat s join schedule d on d.id = s.schedule_id
+          where d.concert_id = ? and (s.status = 'AVAILABLE' or (s.status = 'HELD' and s.held_until <= now()))`,
+        [concertId],
+      );
+      return Number(row?.n ?? 0);
+    },
+    async retire(concertId) {
+      await query(
+        `update queue_token set status = 'CANCELLED', version = version + 1 where concert_id = ? and status in ('WAITING', 'ACTIVE')`,
+        [concertId],
+      );
+    },
+    async now() {
+      const [row] = await query<{ now: Date }>('select clock_timestamp() as now');
+      return row ? new Date(row.now).getTime() : Date.now();
+    },
+  };
+}
+
+/** `count` consecutive dates starting 30 days from today (UTC): performances in the future, as `availableDates` lists. */
+export function futureDates(count: number, today: Date = new Date()): string[] {
+  const start = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 30);
+  return Array.from({ length: count }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
+}

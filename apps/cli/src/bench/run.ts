@@ -1,0 +1,249 @@
+/** Runs the chosen scenarios against one server, with the `/healthz` ceiling before and after, then checks the invariants. */
+import { cpus } from 'node:os';
+import { type Caller, createCaller, RateLimitedError } from './client.ts';
+import type { BenchDatabase } from './database.ts';
+import { type BenchEnv, type PhaseReport, phaseRunner } from './env.ts';
+import { checkInvariants } from './invariants.ts';
+import type { Progress } from './progress.ts';
+import { Recorder } from './recorder.ts';
+import { type BenchReport, evaluateTargets, type PhaseFigures, type Scenario } from './report.ts';
+import { type ActiveSampler, startActiveSampler } from './sampler.ts';
+import { runEnter } from './scenarios/enter.ts';
+import { runFlow } from './scenarios/flow.ts';
+import { HEALTHZ, runHealthz } from './scenarios/healthz.ts';
+import { runHoldStorm } from './scenarios/hold-storm.ts';
+import { runPay } from './scenarios/pay.ts';
+import { runPoll } from './scenarios/poll.ts';
+import type { Transport } from './transport.ts';
+
+export const SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow'] as const satisfies readonly Scenario[];
+
+export type BenchOptions = {
+  url: string;
+  scenarios: Scenario[];
+  users: number;
+  concurrency: number;
+  /** Play this concert instead of creating one per scenario. */
+  concert?: string;
+  /** Seconds of each fixed-time scenario (enter, poll, hold-storm). */
+  duration: number;
+  /** Line depths of the poll scenario, one run each. */
+  waiting: number[];
+  healthzSeconds: number;
+  pollMs: number;
+  /** Flow users who hold and walk away, for the hold-expiry lag. */
+  lapse: number;
+  expiryWaitSeconds: number;
+  /** maxActive of the flow's concert (default: half the concurrency, so that a line forms). */
+  maxActive?: number;
+  /** Performances of the flow's concert (default: one per 100 users: demand is about 2.5 times the seats). */
+  dates?: number;
+  price: number;
+};
+
+export type BenchDeps = { db: BenchDatabase; transport: Transport; progress: Progress };
+
+export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
+  const startedAt = new Date();
+  let recorder = new Recorder();
+  let rateLimited = false;
+  const inner = createCaller(options.url, deps.transport, () => recorder);
+  // after the first RATE_LIMITED every call fails at once, so the loops wind down instead of hammering on
+  const caller: Caller = {
+    client: inner.client,
+    async call(procedure, run) {
+      if (rateLimited) throw new RateLimitedError();
+      try {
+        return await inner.call(procedure, run);
+      } catch (error) {
+        if (error instanceof RateLimitedError) rateLimited = true;
+        throw error;
+      }
+    },
+  };
+  const env: BenchEnv = {
+    url: options.url,
+    concurrency: options.concurrency,
+    transport: deps.transport,
+    caller,
+    db: deps.db,
+    progress: deps.progress,
+    pollMs: options.pollMs,
+    phase: phaseRunner(deps.progress, (next) => {
+      recorder = next;
+    }),
+  };
+
+  const reachable = await deps.transport.get('/healthz').catch((error: unknown) => {
+    throw new Error(`cannot reach ${options.url}/healthz: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (reachable !== 200) throw new Error(`${options.url}/healthz answered ${reachable}`);
+
+  const phases: PhaseReport[] = [];
+  const concerts: string[] = [];
+  const created: string[] = [];
+  const samplers: ActiveSampler[] = [];
+  const notes: string[] = [];
+  const paid: { reservationId: string; amount: number }[] = [];
+  let flow: BenchReport['flow'] = null;
+  const pollLevels: number[] = [];
+
+  const concertFor = async (dates: number, maxActive: number, activeTtlSeconds: number, title: string) => {
+    if (options.concert) {
+      if (!concerts.includes(options.concert)) concerts.push(options.concert);
+      return { concertId: options.concert, dates: await datesOf(deps.db, options.concert) };
+    }
+    const made = await deps.db.createConcert({ dates, maxActive, activeTtlSeconds, price: options.price, title });
+    concerts.push(made.concertId);
+    created.push(made.concertId);
+    return { concertId: made.concertId, dates: made.schedules.map((s) => s.date) };
+  };
+  const sample = async (concertId: string) => {
+    const sampler = startActiveSampler(deps.db, concertId, (await deps.db.queueSettings(concertId)).maxActive);
+    samplers.push(sampler);
+    return sampler;
+  };
+
+  try {
+    if (options.healthzSeconds > 0) phases.push(await runHealthz(env, options.healthzSeconds, 'healthz before'));
+
+    for (const scenario of options.scenarios) {
+      if (scenario === 'enter') {
+        const { concertId } = await concertFor(1, 100, 60, 'bench: enter');
+        const sampler = await sample(concertId);
+        phases.push(await runEnter(env, concertId, options.duration));
+        await sampler.stop();
+      }
+      if (scenario === 'poll') {
+        for (const waiting of options.waiting) {
+          const { concertId } = await concertFor(1, 1, 3_600, `bench: poll ${waiting}`);
+          const sampler = await sample(concertId);
+          phases.push(...(await runPoll(env, concertId, waiting, options.duration)));
+          await sampler.stop();
+          pollLevels.push(waiting);
+        }
+      }
+      if (scenario === 'hold-storm') {
+        const { concertId, dates } = await concertFor(
+          1,
+          options.concurrency + 16,
+          Math.max(600, options.duration + 300),
+          'bench: hold storm',
+        );
+        const date = dates[0];
+        if (!date) throw new Error(`concert ${concertId} has no performance to storm`);
+        const sampler = await sample(concertId);
+        const storm = await runHoldStorm(env, concertId, date, options.price, options.duration);
+        await sampler.stop();
+        phases.push(...storm.phases);
+        paid.push(...storm.paid);
+      }
+      if (scenario === 'pay') {
+        const { concertId, dates } = await concertFor(
+          Math.min(366, Math.ceil(options.users / 50)),
+          Math.max(1, options.users),
+          600,
+          'bench: pay',
+        );
+        const sampler = await sample(concertId);
+        const pay = await runPay(env, concertId, dates, options.price, Math.min(options.users, dates.length * 50));
+        await sampler.stop();
+        phases.push(...pay.phases);
+        paid.push(...pay.paid);
+      }
+      if (scenario === 'flow') {
+        const maxActive = options.maxActive ?? Math.max(1, Math.floor(options.concurrency / 2));
+        const dates = options.dates ?? Math.min(366, Math.max(1, Math.ceil(options.users / 100)));
+        const { concertId } = await concertFor(dates, maxActive, 60, 'bench: flow');
+        const sampler = await sample(concertId);
+        const result = await runFlow(env, {
+          concertId,
+          users: options.users,
+          lapse: options.lapse,
+          expiryWaitSeconds: options.expiryWaitSeconds,
+          sampler,
+        });
+        await sampler.stop();
+        phases.push(...result.phases);
+        paid.push(...result.paid);
+        notes.push(...result.notes);
+        flow = {
+          users: options.users,
+          outcomes: result.outcomes,
+          seats: result.seats,
+          sellOutSeconds: result.sellOutSeconds,
+          allSoldSeconds: result.allSoldSeconds,
+          admissionLatencyMs: result.admissionLatencyMs,
+          holdExpiryLagMs: result.holdExpiryLagMs,
+        };
+      }
+    }
+
+    if (options.healthzSeconds > 0) phases.push(await runHealthz(env, options.healthzSeconds, 'healthz after'));
+  } finally {
+    for (const sampler of samplers) await sampler.stop();
+  }
+
+  const healthzRps = (name: string) => {
+    const phase = phases.find((p) => p.name === name);
+    return phase ? phase.recorder.count(HEALTHZ) / phase.seconds : null;
+  };
+  const before = healthzRps('healthz before');
+  const after = healthzRps('healthz after');
+  const ceilings = [before, after].filter((v): v is number => v !== null && v > 0);
+  const ceiling = ceilings.length > 0 ? ceilings.reduce((a, b) => a + b, 0) / ceilings.length : null;
+  const figures: PhaseFigures[] = phases.map((p) => ({
+    name: p.name,
+    setup: p.setup,
+    seconds: p.seconds,
+    cpu: p.cpu,
+    procedures: p.recorder.figures(p.seconds, ceiling),
+  }));
+  const healthzLatency = phases
+    .filter((p) => p.name.startsWith('healthz'))
+    .flatMap((p) => p.recorder.figures(p.seconds, ceiling))
+    .sort((a, b) => b.count - a.count)[0];
+
+  const poll = pollLevels.map((waiting) => {
+    const f = figures.find((p) => p.name === `poll ${waiting} waiting`)?.procedures.find((x) => x.procedure === 'queue.status');
+    return { waiting, rps: f?.rps ?? 0, ratio: f?.ratio ?? 0 };
+  });
+
+  const activeMax = samplers.map((s) => ({ concertId: s.concertId, max: s.max, maxActive: s.maxActive, samples: s.samples }));
+  const invariants = await checkInvariants(deps.db, concerts, { paid, activeSamples: activeMax });
+  // the bench's own concerts: end their lines, so the admitter stops working for them
+  for (const concertId of created) await deps.db.retire(concertId);
+
+  const report: Omit<BenchReport, 'targets'> = {
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    url: options.url,
+    scenarios: options.scenarios,
+    options: { ...options },
+    machine: { cores: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    concerts,
+    healthz: {
+      rps: ceiling ?? 0,
+      before: before ?? 0,
+      after,
+      p50: healthzLatency?.p50 ?? 0,
+      p99: healthzLatency?.p99 ?? 0,
+    },
+    phases: figures,
+    flow,
+    poll: pollLevels.length > 0 ? poll : null,
+    activeMax,
+    invariants,
+    notes,
+  };
+  return { ...report, targets: evaluateTargets(report) };
+}
+
+async function datesOf(db: BenchDatabase, concertId: string): Promise<string[]> {
+  const rows = await db.query<{ date: string }>(
+    `select to_char(date, 'YYYY-MM-DD') as date from schedule where concert_id = ? order by date`,
+    [concertId],
+  );
+  if (rows.length === 0) throw new Error(`concert ${concertId} does not exist or has no performances`);
+  return rows.map((r) => r.date);
+}

@@ -1,0 +1,54 @@
+/** Simulated users: each has a client of its own (no batching across users) and, once entered, a token. */
+import { randomUUID } from 'node:crypto';
+import type { FrontRowClient } from '@frontrow/api-client';
+import type { BenchEnv } from './env.ts';
+import { forEachConcurrently, sleep, waitFor } from './pool.ts';
+
+export type TicketStatus = 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED';
+
+export type BenchUser = { userId: string; client: FrontRowClient; status: TicketStatus };
+
+/** Enters one new user into the concert's line; null if the API refused (the reason is recorded). */
+export async function enterUser(env: BenchEnv, concertId: string, userId: string = randomUUID()): Promise<BenchUser | null> {
+  const client = env.caller.client();
+  const entered = await env.caller.call('queue.enter', () => client.queue.enter.mutate({ concertId, userId }));
+  if (!entered.ok) return null;
+  client.setToken(entered.value.token);
+  return { userId, client, status: entered.value.status };
+}
+
+/**
+ * Enters `count` users, `concurrency` at a time, and lists them in the order their tickets came back:
+ * near enough the line's order (tickets are drawn in commit order) to work through users as they are admitted.
+ * Those the API refused are left out.
+ */
+export async function enterUsers(env: BenchEnv, concertId: string, count: number): Promise<BenchUser[]> {
+  const users: BenchUser[] = [];
+  await forEachConcurrently(count, env.concurrency, async () => {
+    const user = await enterUser(env, concertId);
+    if (user) users.push(user);
+  });
+  return users;
+}
+
+/** Polls `queue.status` every `pollMs` while the user waits; returns the first status that is not WAITING. */
+export async function waitAdmitted(env: BenchEnv, user: BenchUser, timeoutMs: number): Promise<TicketStatus> {
+  const deadline = performance.now() + timeoutMs;
+  while (user.status === 'WAITING' && performance.now() < deadline) {
+    const polled = await env.caller.call('queue.status', () => user.client.queue.status.query());
+    if (polled.ok) user.status = polled.value.status;
+    if (user.status === 'WAITING') await sleep(env.pollMs);
+  }
+  return user.status;
+}
+
+/** Setup: waits until the database shows `count` ACTIVE tokens, then marks the users ACTIVE. */
+export async function waitAllAdmitted(env: BenchEnv, concertId: string, users: BenchUser[], timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    `${users.length} users to be admitted to concert ${concertId} (is a worker running?)`,
+    async () => ((await env.db.activeCount(concertId)) >= users.length ? true : undefined),
+    timeoutMs,
+    200,
+  );
+  for (const user of users) user.status = 'ACTIVE';
+}

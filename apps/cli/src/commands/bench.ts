@@ -1,0 +1,108 @@
+import { writeFile } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { domainSettings } from '@frontrow/core';
+import { type MikroORM, openOrm } from '@frontrow/db';
+import { benchDatabase } from '../bench/database.ts';
+import { createProgress } from '../bench/progress.ts';
+import type { Scenario } from '../bench/report.ts';
+import { type BenchOptions, SCENARIOS, runBench } from '../bench/run.ts';
+import { formatReport } from '../bench/table.ts';
+import { createTransport } from '../bench/transport.ts';
+import type { Runtime } from '../runtime.ts';
+import { integer } from './concert.ts';
+
+type Flags = {
+  url: string;
+  users: number;
+  concurrency: number;
+  concert?: string;
+  scenario: Scenario | 'all';
+  duration: number;
+  waiting: number[];
+  healthz: number;
+  pollInterval: number;
+  lapse: number;
+  expiryWait: number;
+  maxActive?: number;
+  dates?: number;
+  price: number;
+  databaseUrl?: string;
+  json?: string;
+};
+
+export function registerBenchCommands(program: Command, runtime: () => Runtime): void {
+  program
+    .command('bench')
+    .description('play a flash crowd against a running API and report throughput, latency and the invariants (docs/BENCHMARKS.md)')
+    .requiredOption('--url <url>', 'the API, e.g. http://127.0.0.1:3000 (run it with QUEUE_ENTER_RATE_LIMIT=0)')
+    .addOption(new Option('--scenario <name>', 'what to play').choices([...SCENARIOS, 'all']).default('flow'))
+    .option('--users <n>', 'users of the flow; payments of the pay scenario', positive, 2000)
+    .option('--concurrency <n>', 'clients calling at once', positive, 64)
+    .option('--duration <seconds>', 'length of each fixed-time scenario (enter, poll, hold-storm)', positive, 10)
+    .option('--waiting <n,...>', 'line depths for the poll scenario, one run each', positives, [1000])
+    .option('--concert <id>', 'play this concert instead of creating one per scenario')
+    .option('--healthz <seconds>', 'length of each /healthz ceiling run, before and after (0: none)', integer, 5)
+    .option('--poll-interval <ms>', 'pause between two queue.status polls of one waiting user in the flow', integer, 200)
+    .option('--lapse <n>', 'flow users who hold seats and walk away, to measure hold-expiry lag', integer, 8)
+    .option('--expiry-wait <seconds>', 'how long to wait for walked-away holds to be freed', positive, 60)
+    .option('--max-active <n>', "the flow concert's maxActive (default: half of --concurrency)", positive)
+    .option('--dates <n>', "the flow concert's performances, 50 seats each (default: one per 100 users)", positive)
+    .option('--price <won>', 'seat price of the concerts the bench creates', positive, 50_000)
+    .option('--database-url <url>', 'the database the API runs on (default: DATABASE_URL, else the embedded one)')
+    .option('--json <file>', 'also write the figures to this file')
+    .action(async (flags: Flags) => {
+      const rt = runtime();
+      const options: BenchOptions = {
+        url: flags.url.replace(/\/+$/, ''),
+        scenarios: flags.scenario === 'all' ? [...SCENARIOS] : [flags.scenario],
+        users: flags.users,
+        concurrency: flags.concurrency,
+        concert: flags.concert,
+        duration: flags.duration,
+        waiting: flags.waiting,
+        healthzSeconds: flags.healthz,
+        pollMs: flags.pollInterval,
+        lapse: flags.lapse,
+        expiryWaitSeconds: flags.expiryWait,
+        maxActive: flags.maxActive,
+        dates: flags.dates,
+        price: flags.price,
+      };
+      if (flags.concert !== undefined && !/^\d+$/.test(flags.concert))
+        throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
+      const transport = createTransport(options.url, options.concurrency + 8);
+      const progress = createProgress(process.stderr);
+      const work = async (orm: MikroORM) =>
+        await runBench(options, { db: benchDatabase(orm, domainSettings(rt.config)), transport, progress });
+      try {
+        const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
+        rt.out(formatReport(report));
+        if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+        if (!report.invariants.passed) {
+          process.exitCode = 1;
+          process.stderr.write('error: the invariant check failed (see above)\n');
+        }
+      } finally {
+        transport.close();
+      }
+    });
+}
+
+async function withDatabase<T>(databaseUrl: string, work: (orm: MikroORM) => Promise<T>): Promise<T> {
+  const orm = await openOrm({ databaseUrl, poolSize: 4 });
+  try {
+    return await work(orm);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+function positive(value: string): number {
+  const n = integer(value);
+  if (n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function positives(value: string): number[] {
+  return value.split(',').map((part) => positive(part));
+}
