@@ -1,6 +1,7 @@
 import type { JobModule } from '../worker.ts';
 import { holdExpireJob } from './hold-expire.ts';
 import { holdsSweepJob } from './holds-sweep.ts';
+import { queueAdmitJob } from './queue-admit.ts';
 
 /** Every job of the worker process (DESIGN.md, "Background work"). */
-export const allJobs: JobModule[] = [holdExpireJob, holdsSweepJob];
+export const allJobs: JobModule[] = [holdExpireJob, holdsSweepJob, queueAdmitJob];
