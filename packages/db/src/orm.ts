@@ -34,6 +34,10 @@ export function ormConfig({ databaseUrl, poolSize = 10, debug = false }: OrmOpti
       snapshot: false,
       silent: true,
     },
+    // MikroORM 7.2.1 checks versions of a batched multi-row UPDATE with a separate SELECT and then
+    // updates `where id in (…)` without the version: two transactions can both pass. One statement per
+    // row keeps `where id = ? and version = ?`, so a stale flush always fails with OptimisticLockError.
+    useBatchUpdates: false,
     // Entities are plain data for use cases; nothing here relies on a global identity map.
     allowGlobalContext: false,
   });

@@ -213,4 +213,35 @@ describe('optimistic locking', () => {
     expect(Number(row?.balance)).toBe(110);
     expect(row?.version).toBe(2);
   });
+
+  it('a flush changing several versioned rows fails as a whole when another transaction changed them first', async () => {
+    // MikroORM batches multi-row updates unless told not to; a batch would update `where id in (…)`
+    // after a version check that a concurrent, not yet committed writer can slip past.
+    const users = [uuid(), uuid()];
+    for (const userId of users) await sql(`insert into wallet (user_id, balance) values (?, 0)`, [userId]);
+    const first = db.orm.em.fork();
+    await first.begin();
+    for (const wallet of await first.find(Wallet, { userId: { $in: users } })) wallet.credit(1);
+    await first.flush(); // rows now locked by an open transaction
+
+    const second = db.orm.em.fork();
+    for (const wallet of await second.find(Wallet, { userId: { $in: users } })) wallet.credit(100);
+    const flushing = second.flush().then(
+      () => 'flushed',
+      (error: unknown) => error,
+    );
+    // wait until the second writer is blocked on the first one's row locks, then let the first commit
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const [row] = await sql<{ n: string }>(
+        `select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
+      );
+      if (Number(row?.n) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await first.commit();
+    expect(await flushing).toBeInstanceOf(OptimisticLockError);
+    const rows = await sql<{ balance: string }>(`select balance from wallet where user_id in (?, ?)`, users);
+    expect(rows.map((r) => Number(r.balance))).toEqual([1, 1]);
+  });
 });
