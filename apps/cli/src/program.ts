@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerConcertCommands } from './commands/concert.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerQueueCommands } from './commands/queue.ts';
 import { registerStartCommand } from './commands/start.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -13,6 +14,7 @@ export function buildProgram(runtime: () => Runtime): Command {
     .configureHelp({ showGlobalOptions: true });
   registerDbCommands(program, runtime);
   registerConcertCommands(program, runtime);
+  registerQueueCommands(program, runtime);
   registerStartCommand(program, runtime);
   registerBenchCommands(program, runtime);
   return program;

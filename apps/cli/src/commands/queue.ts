@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { type QueueStats, configureQueue, domainSettings, noJobs, queueStats, systemClock } from '@frontrow/core';
+import type { Runtime } from '../runtime.ts';
+import { integer } from './concert.ts';
+
+export function registerQueueCommands(program: Command, runtime: () => Runtime): void {
+  const queue = program.command('queue').description("watch and tune a concert's waiting room");
+
+  queue
+    .command('status')
+    .description('waiting users, active users and admissions per minute of a concert')
+    .requiredOption('--concert <id>', 'concert id')
+    .option('--watch', 'refresh every second until Ctrl-C')
+    .option('--json', 'machine-readable output (with --watch, one JSON line per refresh)')
+    .action(async (options: { concert: string; watch?: boolean; json?: boolean }) => {
+      const rt = runtime();
+      await rt.withOrm(async (orm) => {
+        const show = async () => {
+          const stats = await queueStats({ em: orm.em, clock: systemClock }, { concertId: options.concert });
+          rt.out(options.json ? JSON.stringify(stats) : describe(stats));
+        };
+        await show();
+        if (!options.watch) return;
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          while (await pause(1_000, stop.signal)) await show();
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      });
+    });
+
+  queue
+    .command('config')
+    .description("set a concert's waiting-room capacity and admission time; with neither option, show them")
+    .requiredOption('--concert <id>', 'concert id')
+    .option('--max-active <n>', 'users admitted at once', integer)
+    .option('--active-ttl <seconds>', 'how long an admission lasts (applies to admissions from now on)', integer)
+    .option('--json', 'machine-readable output')
+    .action(async (options: { concert: string; maxActive?: number; activeTtl?: number; json?: boolean }) => {
+      const rt = runtime();
+      const config = await rt.withOrm((orm) =>
+        // no job queue here: the workers' one-second round fills a raised capacity
+        configureQueue(
+          { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
+          { concertId: options.concert, maxActive: options.maxActive, activeTtlSeconds: options.activeTtl },
+        ),
+      );
+      if (options.json) rt.out(JSON.stringify(config));
+      else rt.out(`concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s`);
+    });
+}
+
+function describe(stats: QueueStats): string {
+  const rate = stats.admitRatePerMinute === null ? 'not measured' : `${stats.admitRatePerMinute.toFixed(1)}/min`;
+  return [
+    `concert ${stats.concertId}`,
+    `waiting ${stats.waiting}`,
+    `active ${stats.active}/${stats.maxActive}`,
+    `admitted ${stats.admittedLastMinute}/min`,
+    `(measured rate ${rate}, admitted through ticket ${stats.admittedThrough})`,
+  ].join('  ');
+}
+
+/** False once `signal` fires: Ctrl-C ends `--watch` with exit code 0. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch (error) {
+    if (signal.aborted) return false;
+    throw error;
+  }
+}

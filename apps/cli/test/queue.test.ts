@@ -1,0 +1,116 @@
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { admitQueue, createConcert, createTokenSigner, enterQueue } from '@frontrow/core';
+import { testDeps } from '@frontrow/core/testing';
+import { Concert } from '@frontrow/db';
+import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const tokens = createTokenSigner('cli-queue-test-secret-0123456789abcdefgh');
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'));
+});
+afterAll(async () => db?.drop());
+
+type Run = { code: number; stdout: string; stderr: string };
+
+async function frontrow(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], {
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+async function concertWithLine(options: { maxActive: number; waiting: number }): Promise<string> {
+  const { concertId } = await createConcert(testDeps(db.orm), {
+    title: 'Q',
+    venue: 'V',
+    dates: ['2030-06-01'],
+    maxActive: options.maxActive,
+  });
+  await enterMany(concertId, options.maxActive + options.waiting);
+  await admitQueue(testDeps(db.orm), { concertId });
+  return concertId;
+}
+
+async function enterMany(concertId: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await enterQueue({ ...testDeps(db.orm), tokens }, { concertId, userId: crypto.randomUUID() });
+}
+
+describe('frontrow queue', () => {
+  it('status shows waiting, active and admitted per minute of a concert', async () => {
+    const concertId = await concertWithLine({ maxActive: 2, waiting: 3 });
+    const json = await frontrow('queue', 'status', '--concert', concertId, '--json');
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(json.stdout)).toMatchObject({ concertId, waiting: 3, active: 2, maxActive: 2, admittedLastMinute: 2 });
+
+    const plain = await frontrow('queue', 'status', '--concert', concertId);
+    expect(plain.stdout).toContain('waiting 3');
+    expect(plain.stdout).toContain('active 2/2');
+    expect(plain.stdout).toContain('admitted 2/min');
+  });
+
+  it('status --watch refreshes every second until Ctrl-C, then exits 0', async () => {
+    const concertId = await concertWithLine({ maxActive: 1, waiting: 1 });
+    const child = spawn(process.execPath, [main, 'queue', 'status', '--concert', concertId, '--watch', '--json'], {
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+    });
+    const lines: { waiting: number }[] = [];
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      partial += chunk.toString();
+      const complete = partial.split('\n');
+      partial = complete.pop() ?? '';
+      for (const line of complete) if (line.trim()) lines.push(JSON.parse(line));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = async (done: () => boolean) => {
+      for (const deadline = Date.now() + 15_000; !done() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
+      expect(done()).toBe(true);
+    };
+    try {
+      await until(() => lines.length >= 1);
+      expect(lines[0]?.waiting).toBe(1);
+      await enterMany(concertId, 2);
+      await until(() => lines.some((l) => l.waiting === 3));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('config sets capacity and admission time, and shows them with neither option', async () => {
+    const concertId = await concertWithLine({ maxActive: 1, waiting: 0 });
+    const set = await frontrow('queue', 'config', '--concert', concertId, '--max-active', '7', '--active-ttl', '45', '--json');
+    expect(set).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(set.stdout)).toEqual({ concertId, maxActive: 7, activeTtlSeconds: 45 });
+    const stored = await db.orm.em.fork().findOneOrFail(Concert, concertId);
+    expect([stored.maxActive, stored.activeTtlSeconds]).toEqual([7, 45]);
+
+    const shown = await frontrow('queue', 'config', '--concert', concertId);
+    expect(shown.stdout.trim()).toBe(`concert ${concertId}: max active 7, active ttl 45 s`);
+  });
+
+  it.each([
+    [['queue', 'status', '--concert', '999999'], /^error: concert 999999 does not exist$/],
+    [['queue', 'status', '--concert', '999999', '--watch'], /^error: concert 999999 does not exist$/],
+    [['queue', 'config', '--concert', '999999', '--max-active', '5'], /^error: concert 999999 does not exist$/],
+    [['queue', 'status', '--concert', 'abc'], /^error: .*concert id/],
+    [['queue', 'config', '--concert', '1', '--max-active', '0'], /^error: maxActive: /],
+  ])('%j fails with one clear line and exit code 1', async (args, message) => {
+    const run = await frontrow(...args);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr.trim()).toMatch(message);
+  });
+});
