@@ -1,0 +1,261 @@
+/**
+ * A flash crowd against the real processes: two API and two worker processes on one fresh database, 300
+ * users through the typed client (enter, wait for admission, list, hold with retries, charge, pay), one
+ * worker SIGKILLed mid-run. Then every invariant of DESIGN.md is checked in the database.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type FrontRowClient, createFrontRowClient, errorReason } from '@frontrow/api-client';
+import { createConcert } from '@frontrow/core';
+import { testDeps } from '@frontrow/core/testing';
+import { freePort } from '@frontrow/db';
+import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
+import { type Spawned, TEST_TOKEN_SECRET, apiMain, spawnNode, waitFor, waitForReady, workerMain } from './processes.ts';
+
+const USERS = 300;
+const CAPACITY = 20;
+const DATES = ['2099-12-24', '2099-12-25'];
+const PRICE = 50_000;
+const HOLD_TTL_SECONDS = 4;
+const ACTIVE_TTL_SECONDS = 10;
+/** Every 20th user holds and walks away: the workers must expire those holds and lapse those tokens. */
+const abandons = (i: number) => i % 20 === 7;
+
+let db: TestDatabase;
+let concertId: string;
+const apis: Spawned[] = [];
+const workers: Spawned[] = [];
+const baseUrls: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 4 });
+  ({ concertId } = await createConcert(testDeps(db.orm), {
+    title: 'Flash Crowd Live',
+    venue: 'KSPO Dome',
+    dates: DATES,
+    price: PRICE,
+    maxActive: CAPACITY,
+    activeTtlSeconds: ACTIVE_TTL_SECONDS,
+  }));
+  const env = {
+    DATABASE_URL: db.url,
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    HOST: '127.0.0.1',
+    QUEUE_ENTER_RATE_LIMIT: '0',
+    QUEUE_MAX_ACTIVE: String(CAPACITY),
+    QUEUE_ACTIVE_TTL_SECONDS: String(ACTIVE_TTL_SECONDS),
+    HOLD_TTL_SECONDS: String(HOLD_TTL_SECONDS),
+    LOG_LEVEL: 'warn',
+  };
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort();
+    baseUrls.push(`http://127.0.0.1:${port}`);
+    apis.push(spawnNode(apiMain, { ...env, PORT: String(port), DB_POOL_SIZE: '6' }));
+    workers.push(spawnNode(workerMain, { ...env, DB_POOL_SIZE: '3' }));
+  }
+  await Promise.all(apis.map((api, i) => waitForReady(baseUrls[i] ?? '', api)));
+}, 60_000);
+
+afterAll(async () => {
+  for (const child of [...apis, ...workers]) await child.stop('SIGKILL');
+  await db?.drop();
+});
+
+type Outcome = 'bought' | 'sold out' | 'abandoned' | 'gave up';
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A client retries BUSY (the API's "safe to retry") with a jittered pause; anything else is the caller's. */
+async function retryBusy<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (errorReason(error) !== 'BUSY' || attempt >= 20) throw error;
+      await pause(20 + Math.random() * 80);
+    }
+  }
+}
+
+/** Polls queue.status until ACTIVE, less often the further back in line; false if the token ended first. */
+async function waitForAdmission(client: FrontRowClient): Promise<boolean> {
+  for (;;) {
+    const ticket = await retryBusy(() => client.queue.status.query());
+    if (ticket.status === 'ACTIVE') return true;
+    if (ticket.status !== 'WAITING') return false;
+    await pause(Math.min(1_000, 100 + (ticket.position ?? 1) * 10) * (0.5 + Math.random()));
+  }
+}
+
+function pick<T>(items: T[], count: number): T[] {
+  const pool = [...items];
+  const picked: T[] = [];
+  while (picked.length < count && pool.length > 0) picked.push(...pool.splice(Math.floor(Math.random() * pool.length), 1));
+  return picked;
+}
+
+/** One admitted visit: list, hold (other seats on a conflict), charge, pay. 'lapsed' if the token ran out. */
+async function shop(client: FrontRowClient, userId: string, i: number): Promise<Outcome | 'lapsed'> {
+  for (let attempt = 0; attempt < 15; attempt++) {
+    try {
+      const dates = await retryBusy(() => client.concerts.availableDates.query({ concertId }));
+      const [date] = pick(dates, 1);
+      if (!date) {
+        await retryBusy(() => client.queue.leave.mutate());
+        return 'sold out';
+      }
+      const map = await retryBusy(() => client.concerts.seats.query({ concertId, date: date.date }));
+      const free = map.seats.filter((seat) => seat.status === 'AVAILABLE').map((seat) => seat.number);
+      const seatNumbers = pick(free, Math.random() < 0.3 ? 2 : 1);
+      if (seatNumbers.length === 0) continue;
+      const hold = await retryBusy(() => client.reservations.hold.mutate({ concertId, date: date.date, seatNumbers }));
+      if (abandons(i)) return 'abandoned';
+      await retryBusy(() =>
+        client.wallet.charge.mutate({ userId, amount: hold.totalPrice, idempotencyKey: `charge-${hold.reservationId}` }),
+      );
+      await retryBusy(() => client.payments.pay.mutate({ reservationId: hold.reservationId, idempotencyKey: `pay-${hold.reservationId}` }));
+      return 'bought';
+    } catch (error) {
+      const reason = errorReason(error);
+      if (reason === 'SEAT_UNAVAILABLE' || reason === 'HOLD_EXPIRED') continue; // someone else won: other seats
+      if (reason === 'TOKEN_EXPIRED') return 'lapsed';
+      throw error;
+    }
+  }
+  await retryBusy(() => client.queue.leave.mutate());
+  return 'gave up';
+}
+
+async function user(i: number, onBought: () => void): Promise<Outcome> {
+  const client = createFrontRowClient({ url: baseUrls[i % baseUrls.length] ?? '' });
+  const userId = crypto.randomUUID();
+  for (let visit = 0; visit < 3; visit++) {
+    const ticket = await retryBusy(() => client.queue.enter.mutate({ concertId, userId }));
+    client.setToken(ticket.token);
+    if (!(await waitForAdmission(client))) continue;
+    const outcome = await shop(client, userId, i);
+    if (outcome === 'lapsed') continue; // enter again, at the back of the line
+    if (outcome === 'bought') onBought();
+    return outcome;
+  }
+  return 'gave up';
+}
+
+describe('flash crowd end to end', () => {
+  it('300 users through two APIs and two workers (one SIGKILLed mid-run) keep every invariant', async () => {
+    // ACTIVE never above capacity: sampled from a connection of its own all through the run
+    let sampling = true;
+    let maxActive = 0;
+    let samples = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        const rows = await db.orm.em
+          .getConnection()
+          .execute<{ n: string }[]>(`select count(*) as n from queue_token where concert_id = ? and status = 'ACTIVE'`, [concertId]);
+        maxActive = Math.max(maxActive, Number(rows[0]?.n ?? 0));
+        samples++;
+        await pause(20);
+      }
+    })();
+
+    const startedAt = Date.now();
+    let bought = 0;
+    let boughtAtKill = -1;
+    const killed = workers[0];
+    const outcomes = await Promise.all(
+      Array.from({ length: USERS }, (_, i) =>
+        user(i, () => {
+          bought++;
+          if (bought === 15 && killed) {
+            boughtAtKill = bought;
+            killed.child.kill('SIGKILL');
+          }
+        }),
+      ),
+    );
+    sampling = false;
+    await sampler;
+    const runSeconds = (Date.now() - startedAt) / 1000;
+
+    expect(await killed?.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const count = (o: Outcome) => outcomes.filter((x) => x === o).length;
+    expect(count('bought') + count('sold out') + count('abandoned') + count('gave up')).toBe(USERS);
+    expect(count('bought')).toBeGreaterThan(boughtAtKill); // sales went on after the kill
+    expect(count('bought')).toBeGreaterThanOrEqual(40);
+    expect(count('sold out')).toBeGreaterThan(0);
+
+    // The surviving worker finishes the jobs: every abandoned hold ends EXPIRED (the 30 s sweep catches a
+    // job the killed worker had taken), and abandoned tokens lapse.
+    const sql = db.orm.em.getConnection();
+    await waitFor(
+      'every hold to be paid or expired',
+      async () => (await sql.execute<{ n: string }[]>(`select count(*) as n from reservation where status = 'HELD'`))[0]?.n === '0',
+      45_000,
+    );
+    const expired = await sql.execute<{ n: string }[]>(`select count(*) as n from reservation where status = 'EXPIRED'`);
+    expect(Number(expired[0]?.n)).toBeGreaterThanOrEqual(1);
+
+    // 1. no seat sold twice; a seat is RESERVED exactly when its reservation is CONFIRMED and lists it
+    expect(
+      await sql.execute(
+        `select r.schedule_id, n.number, count(*) as n from reservation r, unnest(r.seat_numbers) as n(number)
+          where r.status = 'CONFIRMED' group by r.schedule_id, n.number having count(*) > 1`,
+      ),
+    ).toEqual([]);
+    expect(
+      await sql.execute(
+        `select s.id from seat s left join reservation r on r.id = s.reservation_id
+          where (s.status = 'RESERVED') <> (r.status is not distinct from 'CONFIRMED')
+             or (s.status = 'RESERVED' and not (s.number = any (r.seat_numbers)))`,
+      ),
+    ).toEqual([]);
+    expect(
+      await sql.execute(
+        `select r.id from reservation r cross join lateral unnest(r.seat_numbers) as n(number)
+          left join seat s on s.schedule_id = r.schedule_id and s.number = n.number
+          where r.status = 'CONFIRMED' and (s.status <> 'RESERVED' or s.reservation_id <> r.id)`,
+      ),
+    ).toEqual([]);
+    const sold = await sql.execute<{ seats: string; reservations: string }[]>(
+      `select (select count(*) from seat where status = 'RESERVED') as seats, (select count(*) from reservation where status = 'CONFIRMED') as reservations`,
+    );
+    expect(Number(sold[0]?.reservations)).toBe(count('bought'));
+
+    // 3. money conserved: each balance is its ledger's sum, never negative
+    expect(
+      await sql.execute(
+        `select w.id from wallet w left join wallet_transaction t on t.wallet_id = w.id group by w.id, w.balance
+          having w.balance <> coalesce(sum(case t.type when 'CHARGE' then t.amount when 'REFUND' then t.amount else -t.amount end), 0)
+              or w.balance < 0`,
+      ),
+    ).toEqual([]);
+    // every CONFIRMED reservation paid exactly once with its total, and nothing else paid
+    expect(
+      await sql.execute(
+        `select r.id from reservation r left join payment p on p.reservation_id = r.id
+          where r.status = 'CONFIRMED' group by r.id, r.total_price having count(p.id) <> 1 or sum(p.amount) <> r.total_price`,
+      ),
+    ).toEqual([]);
+    expect(
+      await sql.execute(`select p.id from payment p join reservation r on r.id = p.reservation_id where r.status <> 'CONFIRMED'`),
+    ).toEqual([]);
+    const ledger = await sql.execute<{ payments: string; paid: string; debited: string }[]>(
+      `select (select count(*) from payment) as payments, (select coalesce(sum(amount), 0) from payment) as paid,
+              (select coalesce(sum(amount), 0) from wallet_transaction where type = 'PAYMENT') as debited`,
+    );
+    expect(ledger[0]?.paid).toBe(ledger[0]?.debited);
+    expect(Number(ledger[0]?.payments)).toBe(count('bought'));
+
+    // 4. ACTIVE never above capacity
+    expect(samples).toBeGreaterThan(10);
+    expect(maxActive).toBeGreaterThan(0);
+    expect(maxActive).toBeLessThanOrEqual(CAPACITY);
+
+    console.log(
+      `[e2e] ${USERS} users in ${runSeconds.toFixed(1)} s: ${count('bought')} bought (${sold[0]?.seats} seats), ` +
+        `${count('sold out')} sold out, ${count('abandoned')} abandoned, ${count('gave up')} gave up; ` +
+        `worker killed after ${boughtAtKill} sales; ACTIVE max ${maxActive}/${CAPACITY} over ${samples} samples`,
+    );
+
+    // the survivors drain and exit 0 on SIGTERM
+    for (const child of [...apis, workers[1]]) expect(await child?.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  }, 120_000);
+});
