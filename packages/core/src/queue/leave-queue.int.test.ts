@@ -123,6 +123,35 @@ describe('queue.leave', () => {
     expect((await stateOf(completed)).status).toBe('COMPLETED');
   });
 
+  it('replays a leave that lost a version race to the admitter, and cancels the token as the admitter left it', async () => {
+    const jobs = spyJobs();
+    const concertId = await concert({ maxActive: 1 });
+    const ticket = await enter(concertId);
+    const state = await stateOf(ticket);
+    let leaving: Promise<QueueTicket> | undefined;
+    // the "admitter": promotes the token, and commits only once the leave has read it and waits on its row
+    await db.orm.em.fork().transactional(async (tx) => {
+      await tx.execute(
+        `update queue_token set status = 'ACTIVE', activated_at = now(), active_until = now() + interval '10 minutes', version = version + 1 where id = ?`,
+        [state.tokenId],
+      );
+      leaving = leaveQueue(testDeps(db.orm, { jobs }), { token: ticket.token, ticket: state });
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+        const [waiting] = await db.orm.em
+          .fork()
+          .execute<{ n: string }[]>(
+            `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'update "queue_token"%'`,
+          );
+        if (Number(waiting?.n) > 0) return;
+      }
+      throw new Error('the leave never waited on the token row');
+    });
+    expect((await leaving)?.status).toBe('CANCELLED');
+    expect((await stateOf(ticket)).status).toBe('CANCELLED');
+    // the replay saw the token ACTIVE: its place is free, so admission is asked for
+    expect(jobs.nudges).toEqual([concertId]);
+  });
+
   it('wins or replays against a concurrent admission of the same tokens: every leave ends CANCELLED, none fails', async () => {
     const concertId = await concert({ maxActive: 40 });
     const tickets = await Promise.all(Array.from({ length: 40 }, () => enter(concertId)));
