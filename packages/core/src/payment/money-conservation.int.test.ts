@@ -7,11 +7,12 @@ import { type ErrorReason, isDomainError } from '../errors.ts';
 import { testDeps } from '../testing.ts';
 import { chargeWallet } from '../wallet/charge-wallet.ts';
 import { payReservation } from './pay-reservation.ts';
-import { type Admitted, admitUser, expireHold, holdSeats } from './payment-fixtures.ts';
+import { expireHold } from '../booking/expire-hold.ts';
+import { type Admitted, admitUser, dayFromNow, holdFor } from './payment-fixtures.ts';
 
 const USERS = 8;
 const CONCERTS = 3;
-const DATE = '2026-12-24';
+const DATE = dayFromNow(30);
 const PRICE = 10_000;
 
 let db: TestDatabase;
@@ -56,7 +57,7 @@ describe('money conservation', () => {
         for (let r = 0; r < 2; r++) {
           const seats = random() < 0.5 ? [nextSeat] : [nextSeat, nextSeat + 1];
           nextSeat += seats.length;
-          holds.push({ holder, reservationId: (await holdSeats(deps, holder, DATE, seats)).reservationId });
+          holds.push({ holder, reservationId: (await holdFor(deps, holder, DATE, seats)).reservationId });
         }
       }
     }

@@ -10,9 +10,12 @@ import { testDeps } from '../testing.ts';
 import { chargeWallet } from '../wallet/charge-wallet.ts';
 import { readBalance } from '../wallet/read-balance.ts';
 import { type PaymentReceipt, payReservation } from './pay-reservation.ts';
-import { type Admitted, admitUser, expireHold, holdSeats } from './payment-fixtures.ts';
+import { expireHold } from '../booking/expire-hold.ts';
+import { type Admitted, admitUser, dayFromNow, holdFor } from './payment-fixtures.ts';
 
-const DATE = '2026-12-24';
+const DATE = dayFromNow(30);
+const DATE2 = dayFromNow(31);
+const DATE3 = dayFromNow(32);
 const PRICE = 50_000;
 
 let db: TestDatabase;
@@ -79,7 +82,7 @@ describe('payments.pay', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 120_000 });
-    const { reservationId } = await holdSeats(deps, holder, DATE, [3, 4]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [3, 4]);
     nudges.length = 0;
 
     const receipt = await pay(holder, reservationId);
@@ -107,7 +110,7 @@ describe('payments.pay', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
-    const { reservationId } = await holdSeats(deps, holder, DATE, [8]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [8]);
     const seenByNudge: string[] = [];
     const watching = testDeps(db.orm, {
       jobs: { expireHoldAt: async () => {}, nudgeAdmission: async () => void seenByNudge.push(await tokenStatus(holder.tokenId)) },
@@ -120,7 +123,7 @@ describe('payments.pay', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
-    const { reservationId } = await holdSeats(deps, holder, DATE, [9]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [9]);
     const broken = testDeps(db.orm, {
       jobs: {
         expireHoldAt: async () => {},
@@ -138,7 +141,7 @@ describe('payments.pay', () => {
     const owner = await admitUser(deps, concertId);
     const other = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: other.userId, amount: PRICE });
-    const { reservationId } = await holdSeats(deps, owner, DATE, [1]);
+    const { reservationId } = await holdFor(deps, owner, DATE, [1]);
     expect(await reasonOf(pay(other, reservationId))).toBe('RESERVATION_NOT_FOUND');
     expect(await reasonOf(pay(other, '999999999'))).toBe('RESERVATION_NOT_FOUND');
     expect((await snapshot(owner.userId, reservationId)).reservation).toBe('HELD');
@@ -149,9 +152,9 @@ describe('payments.pay', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 10 * PRICE });
-    const cancelled = await holdSeats(deps, holder, DATE, [1]);
-    const expired = await holdSeats(deps, holder, DATE, [2]);
-    const paid = await holdSeats(deps, holder, DATE, [3]);
+    const cancelled = await holdFor(deps, holder, DATE, [1]);
+    const expired = await holdFor(deps, holder, DATE, [2]);
+    const paid = await holdFor(deps, holder, DATE, [3]);
     await db.orm.em.fork().nativeUpdate(Reservation, { id: cancelled.reservationId }, { status: 'CANCELLED' });
     await db.orm.em.fork().nativeUpdate(Reservation, { id: expired.reservationId }, { status: 'EXPIRED' });
     await pay(holder, paid.reservationId, 'first');
@@ -166,12 +169,12 @@ describe('payments.pay', () => {
   });
 
   it('a hold past its expiry is HOLD_EXPIRED before the worker runs, and no money moves', async () => {
-    const clock = manualClock(new Date('2026-12-01T00:00:00Z'));
+    const clock = manualClock(new Date());
     const clocked = testDeps(db.orm, { clock, jobs });
     const concertId = await newConcert();
     const holder = await admitUser(clocked, concertId, { activeSeconds: 3_600 });
     await chargeWallet(clocked, { userId: holder.userId, amount: PRICE });
-    const { reservationId, expiresAt } = await holdSeats(clocked, holder, DATE, [7], { ttlSeconds: 300 });
+    const { reservationId, expiresAt } = await holdFor(clocked, holder, DATE, [7]);
     clock.set(expiresAt);
     expect(await reasonOf(pay(holder, reservationId, undefined, clocked))).toBe('HOLD_EXPIRED');
     expect(await snapshot(holder.userId, reservationId)).toMatchObject({
@@ -183,21 +186,40 @@ describe('payments.pay', () => {
     expect(await tokenStatus(holder.tokenId)).toBe('ACTIVE');
   });
 
-  it('a seat re-held after the lapse, read on a slower clock, makes the old hold HOLD_EXPIRED, not an internal error', async () => {
-    const clock = manualClock(new Date('2026-12-01T00:00:00Z'));
+  it('a lapsed hold whose seat another user took is not payable, even from a process whose clock lags behind', async () => {
+    const clock = manualClock(new Date());
     const clocked = testDeps(db.orm, { clock, jobs });
     const concertId = await newConcert();
     const late = await admitUser(clocked, concertId, { activeSeconds: 3_600 });
     const next = await admitUser(clocked, concertId, { activeSeconds: 3_600 });
     await chargeWallet(clocked, { userId: late.userId, amount: 2 * PRICE });
-    const { reservationId, expiresAt } = await holdSeats(clocked, late, DATE, [9, 10], { ttlSeconds: 300 });
-    // another process, past the expiry, takes seat 10 before any worker expired the old hold
+    const { reservationId, expiresAt } = await holdFor(clocked, late, DATE, [9, 10]);
+    // past the expiry, another user takes seat 10 before any worker expired the old hold
     clock.set(new Date(expiresAt.getTime() + 1));
-    await holdSeats(clocked, next, DATE, [10]);
+    await holdFor(clocked, next, DATE, [10]);
     // a process whose clock still reads before the expiry tries to pay the old hold
     clock.set(new Date(expiresAt.getTime() - 1));
-    expect(await reasonOf(pay(late, reservationId, undefined, clocked))).toBe('HOLD_EXPIRED');
-    expect((await readBalance(deps, { userId: late.userId })).balance).toBe(2 * PRICE);
+    expect(await reasonOf(pay(late, reservationId, undefined, clocked))).toBe('RESERVATION_NOT_PAYABLE');
+    expect(await snapshot(late.userId, reservationId)).toMatchObject({ reservation: 'EXPIRED', payments: 0, balance: 2 * PRICE });
+  });
+
+  it('a hold that no longer has all its seats is HOLD_EXPIRED, not an internal error, and sells nothing', async () => {
+    const concertId = await newConcert();
+    const holder = await admitUser(deps, concertId);
+    await chargeWallet(deps, { userId: holder.userId, amount: 2 * PRICE });
+    const { reservationId } = await holdFor(deps, holder, DATE, [13, 14]);
+    // a state booking never leaves behind, written by hand: seat 14 let go while the reservation stays HELD
+    await query(
+      `update seat set status = 'AVAILABLE', reservation_id = null, held_until = null, version = version + 1 where reservation_id = ? and number = 14`,
+      [reservationId],
+    );
+    expect(await reasonOf(pay(holder, reservationId))).toBe('HOLD_EXPIRED');
+    expect(await snapshot(holder.userId, reservationId)).toMatchObject({
+      reservation: 'HELD',
+      seats: ['HELD'],
+      payments: 0,
+      balance: 2 * PRICE,
+    });
   });
 
   it('a balance below the total is INSUFFICIENT_BALANCE, with or without a wallet, and nothing changes', async () => {
@@ -205,8 +227,8 @@ describe('payments.pay', () => {
     const broke = await admitUser(deps, concertId);
     const short = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: short.userId, amount: PRICE - 1 });
-    const a = await holdSeats(deps, broke, DATE, [1]);
-    const b = await holdSeats(deps, short, DATE, [2]);
+    const a = await holdFor(deps, broke, DATE, [1]);
+    const b = await holdFor(deps, short, DATE, [2]);
     expect(await reasonOf(pay(broke, a.reservationId))).toBe('INSUFFICIENT_BALANCE');
     expect(await reasonOf(pay(short, b.reservationId))).toBe('INSUFFICIENT_BALANCE');
     expect(await snapshot(short.userId, b.reservationId)).toEqual({
@@ -224,7 +246,7 @@ describe('payments.pay', () => {
   it('a free reservation is paid without a wallet and writes no ledger row', async () => {
     const concertId = await newConcert(0);
     const holder = await admitUser(deps, concertId);
-    const { reservationId } = await holdSeats(deps, holder, DATE, [5]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [5]);
     expect(await pay(holder, reservationId, 'free')).toMatchObject({ amount: 0, balance: 0 });
     expect(await pay(holder, reservationId, 'free')).toMatchObject({ amount: 0, balance: 0 });
     expect(await snapshot(holder.userId, reservationId)).toEqual({
@@ -237,13 +259,13 @@ describe('payments.pay', () => {
   });
 
   it("needs an ACTIVE token of the reservation's concert: WAITING, lapsed and other-concert tokens are refused", async () => {
-    const clock = manualClock(new Date('2026-12-01T00:00:00Z'));
+    const clock = manualClock(new Date());
     const clocked = testDeps(db.orm, { clock, jobs });
     const concertId = await newConcert();
     const otherConcertId = await newConcert();
     const holder = await admitUser(clocked, concertId);
     await chargeWallet(clocked, { userId: holder.userId, amount: PRICE });
-    const { reservationId } = await holdSeats(clocked, holder, DATE, [1], { ttlSeconds: 300 });
+    const { reservationId } = await holdFor(clocked, holder, DATE, [1]);
 
     const elsewhere = await admitUser(clocked, otherConcertId, { userId: holder.userId });
     expect(await reasonOf(pay(elsewhere, reservationId, undefined, clocked))).toBe('WRONG_CONCERT');
@@ -269,7 +291,7 @@ describe('payments.pay idempotency', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 3 * PRICE });
-    const { reservationId } = await holdSeats(deps, holder, DATE, [11]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [11]);
     const first = await pay(holder, reservationId, 'pay-once');
     expect(await tokenStatus(holder.tokenId)).toBe('COMPLETED');
     await chargeWallet(deps, { userId: holder.userId, amount: 1_000 });
@@ -286,11 +308,11 @@ describe('payments.pay idempotency', () => {
   });
 
   it('the same key with a different reservation, or a key spent on a charge, is IDEMPOTENCY_KEY_REUSED', async () => {
-    const concertId = await newConcert(PRICE, [DATE, '2026-12-25']);
+    const concertId = await newConcert(PRICE, [DATE, DATE2]);
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 3 * PRICE, idempotencyKey: 'charged' });
-    const a = await holdSeats(deps, holder, DATE, [1]);
-    const b = await holdSeats(deps, holder, '2026-12-25', [1]);
+    const a = await holdFor(deps, holder, DATE, [1]);
+    const b = await holdFor(deps, holder, DATE2, [1]);
     expect(await reasonOf(pay(holder, a.reservationId, 'charged'))).toBe('IDEMPOTENCY_KEY_REUSED');
     await pay(holder, a.reservationId, 'paid');
     expect(await reasonOf(pay(holder, b.reservationId, 'paid'))).toBe('IDEMPOTENCY_KEY_REUSED');
@@ -305,7 +327,7 @@ describe('payments.pay idempotency', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
-    const { reservationId } = await holdSeats(deps, holder, DATE, [12]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [12]);
     const receipts = await Promise.all(Array.from({ length: 8 }, () => pay(holder, reservationId, 'double-click')));
     expect(new Set(receipts.map((r) => r.paymentId)).size).toBe(1);
     expect(receipts.every((r) => r.balance === 0)).toBe(true);
@@ -322,7 +344,7 @@ describe('payments.pay under contention', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 10 * PRICE });
-    const { reservationId } = await holdSeats(deps, holder, DATE, [20]);
+    const { reservationId } = await holdFor(deps, holder, DATE, [20]);
     nudges.length = 0;
     const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => reasonOf(pay(holder, reservationId, `key-${i}`))));
     expect(outcomes.filter((o) => o === 'OK')).toHaveLength(1);
@@ -341,8 +363,8 @@ describe('payments.pay under contention', () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
-    const a = await holdSeats(deps, holder, DATE, [30]);
-    const b = await holdSeats(deps, holder, DATE, [31]);
+    const a = await holdFor(deps, holder, DATE, [30]);
+    const b = await holdFor(deps, holder, DATE, [31]);
     const outcomes = await Promise.all([reasonOf(pay(holder, a.reservationId)), reasonOf(pay(holder, b.reservationId))]);
     expect(outcomes.filter((o) => o === 'OK')).toHaveLength(1);
     // the loser finds the money gone, or the token completed by the winner
@@ -363,8 +385,8 @@ describe('payments.pay under contention', () => {
     const inFirst = await admitUser(deps, first);
     const inSecond = await admitUser(deps, second, { userId: inFirst.userId });
     await chargeWallet(deps, { userId: inFirst.userId, amount: PRICE });
-    const a = await holdSeats(deps, inFirst, DATE, [1]);
-    const b = await holdSeats(deps, inSecond, DATE, [1]);
+    const a = await holdFor(deps, inFirst, DATE, [1]);
+    const b = await holdFor(deps, inSecond, DATE, [1]);
     for (let round = 0; round < 5; round++) {
       const outcomes = await Promise.all([reasonOf(pay(inFirst, a.reservationId)), reasonOf(pay(inSecond, b.reservationId))]);
       if (round === 0) expect([...outcomes].sort()).toEqual(['INSUFFICIENT_BALANCE', 'OK']);
@@ -376,20 +398,23 @@ describe('payments.pay under contention', () => {
   });
 
   it('payment against hold expiry at the same instant: exactly one wins, money and seats agree, every time', async () => {
-    const concertId = await newConcert(PRICE, [DATE, '2026-12-25', '2026-12-26']);
-    const clock = manualClock(new Date('2026-12-01T00:00:00Z'));
+    const concertId = await newConcert(PRICE, [DATE, DATE2, DATE3]);
+    const clock = manualClock(new Date());
     const clocked = testDeps(db.orm, { clock, jobs });
     const seen = { paid: 0, expired: 0 };
     for (let round = 0; round < 24; round++) {
       const holder = await admitUser(clocked, concertId, { activeSeconds: 3_600 });
       await chargeWallet(clocked, { userId: holder.userId, amount: PRICE });
-      const date = ['2026-12-24', '2026-12-25', '2026-12-26'][round % 3] ?? DATE;
+      const date = [DATE, DATE2, DATE3][round % 3] ?? DATE;
       const seat = 1 + Math.floor(round / 3);
-      const { reservationId, expiresAt } = await holdSeats(clocked, holder, date, [seat], { ttlSeconds: 300 });
+      const { reservationId, expiresAt } = await holdFor(clocked, holder, date, [seat]);
       // the API's clock reads just before the expiry, the worker's at it
       const api = testDeps(db.orm, { clock: manualClock(new Date(expiresAt.getTime() - 1)), jobs });
       const worker = testDeps(db.orm, { clock: manualClock(expiresAt), jobs });
-      const [paid, expired] = await Promise.all([reasonOf(pay(holder, reservationId, undefined, api)), expireHold(worker, reservationId)]);
+      const [paid, expired] = await Promise.all([
+        reasonOf(pay(holder, reservationId, undefined, api)),
+        expireHold(worker, reservationId).then((r) => r.outcome === 'expired'),
+      ]);
       const state = await snapshot(holder.userId, reservationId);
       const [seatRow] = await query<{ status: string; reservation_id: string | null }>(
         `select s.status, s.reservation_id from seat s join schedule d on d.id = s.schedule_id where d.concert_id = ? and d.date = ? and s.number = ?`,
