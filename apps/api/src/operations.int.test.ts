@@ -234,3 +234,28 @@ describe('queue.enter rate limit', () => {
     for (let i = 0; i < 8; i++) await enter(app, concertId, '10.2.2.2');
   });
 });
+
+describe('graceful close', () => {
+  it('ends open queue.watch streams, so a close is not held up by a watcher, and the watcher sees its stream end', async () => {
+    const app = await buildServer({ orm: db.orm, inner });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const ticket = await enter(app, await concert());
+    const stream = await fetch(`${url}/trpc/queue.watch`, { headers: { authorization: `Bearer ${ticket.token}` } });
+    expect(stream.headers.get('content-type')).toContain('text/event-stream');
+    const reader = stream.body?.getReader();
+    const first = await reader?.read();
+    expect(new TextDecoder().decode(first?.value)).toContain('WAITING');
+
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      app.close().then(() => 'closed'),
+      new Promise((resolve) => {
+        timer = setTimeout(() => resolve('still open after 5 s'), 5_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    expect(outcome).toBe('closed');
+    const end = await reader?.read().catch(() => ({ done: true }));
+    expect(end?.done).toBe(true);
+  });
+});
