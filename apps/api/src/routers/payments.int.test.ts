@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { TRPCError } from '@trpc/server';
 import { chargeWallet, createConcert, createTokenSigner, inTransaction, noJobs, systemClock } from '@frontrow/core';
-import { Concert, QueueToken, Reservation, Schedule, Seat } from '@frontrow/db';
+import { Concert, QueueToken } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { callerContext, type InnerContext } from '../context.ts';
 import { reasonOf } from '../errors.ts';
@@ -10,7 +10,8 @@ import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
 
-const DATE = '2026-12-24';
+// on sale whatever day the tests run
+const DATE = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 const PRICE = 40_000;
 
 let db: TestDatabase;
@@ -63,28 +64,10 @@ async function admittedUser(): Promise<Holder> {
   return { userId, tokenId, bearer: `Bearer ${token}` };
 }
 
-/** A HELD reservation of the next free seat, as booking writes it. */
+/** A HELD reservation of the next free seat, held through `reservations.hold` with the holder's token. */
 async function holdNextSeat(holder: Holder): Promise<string> {
-  const seatNumber = nextSeat++;
-  return await inTransaction(db.orm.em, async (em) => {
-    const now = new Date();
-    const expiresAt = new Date(now.getTime() + 300_000);
-    const concert = em.getReference(Concert, concertId);
-    const schedule = await em.findOneOrFail(Schedule, { concert, date: DATE });
-    const seat = await em.findOneOrFail(Seat, { schedule, number: seatNumber });
-    const reservation = em.create(Reservation, {
-      userId: holder.userId,
-      concert,
-      schedule,
-      seatNumbers: [seatNumber],
-      totalPrice: seat.price,
-      status: 'HELD',
-      expiresAt,
-    });
-    seat.holdFor(reservation, expiresAt, now);
-    await em.flush();
-    return reservation.id;
-  });
+  const caller = createCaller(callerContext(inner, holder.bearer));
+  return (await caller.reservations.hold({ concertId, date: DATE, seatNumbers: [nextSeat++] })).reservationId;
 }
 
 async function outcomeOf(call: () => Promise<unknown>): Promise<string> {
