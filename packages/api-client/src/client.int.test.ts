@@ -1,5 +1,4 @@
 /** The typed client against a real server on a port: batching, the token after queue.enter, SSE, reasons. */
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '@frontrow/api';
 import { type QueueTicket, admitQueue, createConcert, createTokenSigner, noJobs, systemClock } from '@frontrow/core';
@@ -7,7 +6,7 @@ import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import { createFrontRowClient, errorReason } from './client.ts';
 
 let db: TestDatabase;
-let app: FastifyInstance;
+let app: Awaited<ReturnType<typeof buildServer>>;
 let url: string;
 const settings = { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 };
 const deps = () => ({ em: db.orm.em, clock: systemClock, jobs: noJobs, settings });
