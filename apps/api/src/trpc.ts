@@ -5,6 +5,8 @@ import type { Context } from './context.ts';
 import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
 
 const t = initTRPC.context<Context>().create({
+  // a comment line every 15 s keeps an idle `queue.watch` stream from being cut by proxies
+  sse: { ping: { enabled: true, intervalMs: 15_000 } },
   errorFormatter({ shape, error }) {
     const reason = reasonOf(error);
     const issues =
