@@ -10,12 +10,13 @@ import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { type RunningPostgres, freePort, startEmbeddedPostgres } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, tempDir, waitFor, waitForReady } from './processes.ts';
+import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, tempDir, waitFor, waitForReady, workerMain } from './processes.ts';
 
 let dir: string;
 let pg: RunningPostgres;
 let db: TestDatabase;
 let api: Spawned;
+let worker: Spawned;
 let base: string;
 let concertId: string;
 
@@ -27,20 +28,15 @@ beforeAll(async () => {
   ({ concertId } = await createConcert(testDeps(db.orm), { title: 'Outage Live', venue: 'Hall', dates: ['2031-05-01'] }));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  api = spawnNode(apiMain, {
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    TOKEN_SECRET: TEST_TOKEN_SECRET,
-    QUEUE_ENTER_RATE_LIMIT: '0',
-    DB_POOL_SIZE: '4',
-    LOG_LEVEL: 'warn',
-  });
+  const env = { DATABASE_URL: db.url, TOKEN_SECRET: TEST_TOKEN_SECRET, DB_POOL_SIZE: '4', LOG_LEVEL: 'warn' };
+  api = spawnNode(apiMain, { ...env, PORT: String(port), HOST: '127.0.0.1', QUEUE_ENTER_RATE_LIMIT: '0' });
+  worker = spawnNode(workerMain, env);
   await waitForReady(base, api);
 });
 
 afterAll(async () => {
   await api?.stop();
+  await worker?.stop();
   // if the test failed while the server was down, there is no database left to drop
   await db?.drop().catch(() => {});
   await pg?.stop();
@@ -61,7 +57,7 @@ const charge = (userId: string) =>
   });
 
 describe('database outage', () => {
-  it('answers BUSY/503 while the database is down, reports unready, and serves again when it returns without a restart', async () => {
+  it('answers BUSY/503 while the database is down, reports unready, and serves (and admits) again when it returns, no restart', async () => {
     expect((await call('concerts.list')).status).toBe(200);
 
     await pg.stop();
@@ -86,5 +82,18 @@ describe('database outage', () => {
     expect(JSON.stringify(await list.json())).toContain(`"id":"${concertId}"`);
     await waitFor('a charge to go through again', async () => (await charge(crypto.randomUUID())).status === 200);
     expect(api.child.exitCode).toBeNull();
+
+    // the worker lived through it too, and admits again
+    expect(worker.child.exitCode).toBeNull();
+    const entered = await fetch(`${base}/trpc/queue.enter`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ concertId, userId: crypto.randomUUID() }),
+    });
+    const { token } = ((await entered.json()) as { result: { data: { token: string } } }).result.data;
+    await waitFor('the worker to admit the new entry', async () => {
+      const status = await fetch(`${base}/trpc/queue.status`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await status.json()) as { result?: { data: { status: string } } }).result?.data.status === 'ACTIVE';
+    });
   });
 });
