@@ -72,9 +72,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     inFlight.add(reply);
+    // 'close' comes after a response ends and also when a client walks away mid-stream
+    reply.raw.once('close', () => inFlight.delete(reply));
   });
   app.addHook('onResponse', async (req, reply) => {
-    inFlight.delete(reply);
     metrics.observeRequest({
       method: req.method,
       route: req.routeOptions.url ?? 'unmatched',
