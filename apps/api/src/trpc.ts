@@ -11,7 +11,8 @@ const t = initTRPC.context<Context>().create({
     const reason = reasonOf(error);
     const issues =
       error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.map(String), message: i.message })) : undefined;
-    const internal = reason === undefined;
+    // only a server fault is hidden; tRPC's own 4xx (an unknown procedure, a wrong method) keeps its message
+    const internal = reason === undefined && shape.data.httpStatus >= 500;
     return {
       message: internal ? 'internal server error' : shape.message,
       code: shape.code,

@@ -2,7 +2,7 @@
  * pg-boss, the job queue of FrontRow, over the same database. The apps start it; use cases see only
  * the `JobScheduler` port of core, which `bossJobScheduler` implements.
  */
-import { PgBoss, fromKysely } from 'pg-boss';
+import { PgBoss, type Queue, fromKysely } from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 export const JOB = {
@@ -38,14 +38,23 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
   return boss;
 }
 
+/**
+ * Queue settings. A job whose worker dies (SIGKILL) stops sending heartbeats and is retried by a live
+ * worker within about `heartbeatSeconds`, instead of after pg-boss's default 15-minute expiry.
+ */
+const QUEUES: Record<(typeof JOB)[keyof typeof JOB], Omit<Queue, 'name'>> = {
+  // expiry jobs are delayed: polling, not NOTIFY, is what finds them on time
+  [JOB.holdExpire]: { retryLimit: 10, retryDelay: 1, retryBackoff: true, heartbeatSeconds: 10, expireInSeconds: 60 },
+  [JOB.holdsSweep]: { policy: 'short', retryLimit: 3, heartbeatSeconds: 10, expireInSeconds: 120 },
+  // one queued admission round per concert at a time; a nudge while one waits adds nothing
+  [JOB.queueAdmit]: { policy: 'short', retryLimit: 5, retryDelay: 1, notify: true, heartbeatSeconds: 10, expireInSeconds: 60 },
+};
+
 async function ensureQueues(boss: PgBoss): Promise<void> {
   const existing = new Set((await boss.getQueues()).map((q) => q.name));
-  // expiry jobs are delayed: polling, not NOTIFY, is what finds them on time (SETUP.md)
-  if (!existing.has(JOB.holdExpire)) await boss.createQueue(JOB.holdExpire, { retryLimit: 10, retryDelay: 1, retryBackoff: true });
-  if (!existing.has(JOB.holdsSweep)) await boss.createQueue(JOB.holdsSweep, { policy: 'short', retryLimit: 3 });
-  // one queued admission round per concert at a time; a nudge while one waits adds nothing
-  if (!existing.has(JOB.queueAdmit))
-    await boss.createQueue(JOB.queueAdmit, { policy: 'short', retryLimit: 5, retryDelay: 1, notify: true });
+  for (const [name, options] of Object.entries(QUEUES)) {
+    if (!existing.has(name)) await boss.createQueue(name, options);
+  }
 }
 
 /** The JobScheduler port of core over pg-boss. */

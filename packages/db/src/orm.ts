@@ -25,6 +25,8 @@ export function ormConfig({ databaseUrl, poolSize = 10, debug = false }: OrmOpti
       entities.QueueToken,
     ],
     pool: { min: 0, max: poolSize },
+    // waiting for a connection is bounded: an exhausted pool or a dead server answers BUSY, never hangs
+    driverOptions: { connectionTimeoutMillis: 5_000 },
     debug,
     extensions: [Migrator],
     migrations: {
