@@ -1,7 +1,36 @@
-/** The bench's side of the wire: typed clients over the bench transport, and a timer around every call. */
+/**
+ * The bench's side of the wire. Two clients with one interface:
+ * - `typed`: the project's typed client (`@frontrow/api-client`, tRPC's batching link), as an app would call;
+ * - `wire`: API.md's plain JSON over the same keep-alive transport as the `/healthz` ceiling, one request per
+ *   call, so that on a machine where the bench shares the cores with the server, a procedure and `/healthz`
+ *   cost the client the same and their ratio measures the server.
+ * Both are typed by the API's router; a timer records every call.
+ */
 import { createFrontRowClient, errorReason, type FrontRowClient, isTRPCClientError } from '@frontrow/api-client';
 import type { Recorder } from './recorder.ts';
 import type { Transport } from './transport.ts';
+
+type Api = FrontRowClient;
+type In<F> = F extends (input: infer I, ...rest: never[]) => unknown ? I : never;
+type Out<F> = F extends (...args: never[]) => Promise<infer O> ? O : never;
+
+export type QueueTicket = Out<Api['queue']['status']['query']>;
+
+/** The procedures a simulated user calls, typed by the API's router. */
+export type BenchClient = {
+  setToken(token: string): void;
+  enter(input: In<Api['queue']['enter']['mutate']>): Promise<Out<Api['queue']['enter']['mutate']>>;
+  status(): Promise<QueueTicket>;
+  leave(): Promise<Out<Api['queue']['leave']['mutate']>>;
+  availableDates(input: In<Api['concerts']['availableDates']['query']>): Promise<Out<Api['concerts']['availableDates']['query']>>;
+  seats(input: In<Api['concerts']['seats']['query']>): Promise<Out<Api['concerts']['seats']['query']>>;
+  hold(input: In<Api['reservations']['hold']['mutate']>): Promise<Out<Api['reservations']['hold']['mutate']>>;
+  charge(input: In<Api['wallet']['charge']['mutate']>): Promise<Out<Api['wallet']['charge']['mutate']>>;
+  pay(input: In<Api['payments']['pay']['mutate']>): Promise<Out<Api['payments']['pay']['mutate']>>;
+};
+
+export type ClientKind = 'typed' | 'wire';
+export const CLIENT_KINDS = ['typed', 'wire'] as const satisfies readonly ClientKind[];
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: string };
 
@@ -15,18 +44,26 @@ export class RateLimitedError extends Error {
   }
 }
 
+/** A failed call of the wire client: the API's stable reason, or HTTP_<status> when the answer had none. */
+export class WireError extends Error {
+  override name = 'WireError';
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
 export type Caller = {
   /** A client of its own for one simulated user (its token is set once it entered). */
-  client(token?: string): FrontRowClient;
+  client(token?: string): BenchClient;
   /** Runs one call, records its latency and outcome under `procedure`. */
   call<T>(procedure: string, run: () => Promise<T>): Promise<Outcome<T>>;
 };
 
-export function createCaller(url: string, transport: Transport, recorder: () => Recorder): Caller {
-  // the client wants the global fetch's type; it calls only (url, { method, headers, body, signal }) and reads ok/json()
-  const fetch = transport.fetch as unknown as typeof globalThis.fetch;
+export function createCaller(url: string, transport: Transport, kind: ClientKind, recorder: () => Recorder): Caller {
   return {
-    client: (token) => createFrontRowClient({ url, token, fetch }),
+    client: (token) => (kind === 'typed' ? typedClient(url, transport, token) : wireClient(transport, token)),
     async call(procedure, run) {
       const started = performance.now();
       try {
@@ -43,8 +80,70 @@ export function createCaller(url: string, transport: Transport, recorder: () => 
   };
 }
 
+function typedClient(url: string, transport: Transport, token: string | undefined): BenchClient {
+  // the client wants the global fetch's type; it calls only (url, { method, headers, body, signal }) and reads ok/json()
+  const api = createFrontRowClient({ url, token, fetch: transport.fetch as unknown as typeof globalThis.fetch });
+  return {
+    setToken: (next) => api.setToken(next),
+    enter: (input) => api.queue.enter.mutate(input),
+    status: () => api.queue.status.query(),
+    leave: () => api.queue.leave.mutate(),
+    availableDates: (input) => api.concerts.availableDates.query(input),
+    seats: (input) => api.concerts.seats.query(input),
+    hold: (input) => api.reservations.hold.mutate(input),
+    charge: (input) => api.wallet.charge.mutate(input),
+    pay: (input) => api.payments.pay.mutate(input),
+  };
+}
+
+/** API.md, Transport: a query is `GET /trpc/<path>?input=<JSON>`, a mutation `POST /trpc/<path>` with the JSON body. */
+function wireClient(transport: Transport, initialToken: string | undefined): BenchClient {
+  let token = initialToken;
+  const headers = (json: boolean): Record<string, string> => ({
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...(json ? { 'content-type': 'application/json' } : {}),
+  });
+  const answer = async <T>(response: Promise<{ status: number; json(): Promise<unknown> }>): Promise<T> => {
+    const res = await response;
+    const body = (await res.json()) as { result?: { data: T }; error?: { message?: string; data?: { reason?: string } } };
+    if (res.status === 200 && body.result) return body.result.data;
+    throw new WireError(body.error?.data?.reason ?? `HTTP_${res.status}`, body.error?.message ?? `HTTP ${res.status}`);
+  };
+  const query = <T>(path: string, input?: unknown) =>
+    answer<T>(
+      transport.fetch(
+        `${transport.origin}/trpc/${path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
+        {
+          headers: headers(false),
+        },
+      ),
+    );
+  const mutation = <T>(path: string, input?: unknown) =>
+    answer<T>(
+      transport.fetch(`${transport.origin}/trpc/${path}`, {
+        method: 'POST',
+        headers: headers(input !== undefined),
+        body: input === undefined ? undefined : JSON.stringify(input),
+      }),
+    );
+  return {
+    setToken: (next) => {
+      token = next;
+    },
+    enter: (input) => mutation('queue.enter', input),
+    status: () => query('queue.status'),
+    leave: () => mutation('queue.leave'),
+    availableDates: (input) => query('concerts.availableDates', input),
+    seats: (input) => query('concerts.seats', input),
+    hold: (input) => mutation('reservations.hold', input),
+    charge: (input) => mutation('wallet.charge', input),
+    pay: (input) => mutation('payments.pay', input),
+  };
+}
+
 /** API.md's stable reason, else NETWORK for a failed connection, HTTP_<status> for an answer without a reason. */
 export function reasonOf(error: unknown): string {
+  if (error instanceof WireError) return error.reason;
   const reason = errorReason(error);
   if (reason) return reason;
   if (isTRPCClientError(error)) {
@@ -52,6 +151,7 @@ export function reasonOf(error: unknown): string {
     if (status !== undefined) return `HTTP_${status}`;
     return 'NETWORK';
   }
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return 'NETWORK';
   return 'UNKNOWN';
 }
 

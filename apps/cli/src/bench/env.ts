@@ -59,3 +59,24 @@ export function phaseRunner(progress: Progress, setRecorder: (recorder: Recorder
     }
   };
 }
+
+/** One phase out of the waves of a phase: times and calls added up, CPU shares weighted by time. */
+export function mergePhases(name: string, waves: PhaseReport[]): PhaseReport {
+  const recorder = new Recorder();
+  for (const wave of waves) recorder.merge(wave.recorder);
+  const seconds = waves.reduce((sum, w) => sum + w.seconds, 0);
+  const weighted = (pick: (w: PhaseReport) => number | null) =>
+    waves.some((w) => pick(w) === null) ? null : waves.reduce((sum, w) => sum + (pick(w) ?? 0) * w.seconds, 0) / Math.max(seconds, 1e-9);
+  return {
+    name,
+    setup: waves[0]?.setup ?? false,
+    seconds,
+    cpu: {
+      machineBusy: weighted((w) => w.cpu.machineBusy),
+      clientCores: weighted((w) => w.cpu.clientCores) ?? 0,
+      cores: waves[0]?.cpu.cores ?? 0,
+    },
+    procedures: [],
+    recorder,
+  };
+}

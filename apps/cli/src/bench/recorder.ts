@@ -36,6 +36,10 @@ export class Samples {
     return this.#length;
   }
 
+  addAll(other: Samples): void {
+    for (let i = 0; i < other.#length; i++) this.add(other.#values[i] ?? 0);
+  }
+
   summary(): LatencySummary {
     const sorted = this.#values.slice(0, this.#length).sort();
     let total = 0;
@@ -79,6 +83,22 @@ export class Recorder {
       this.#failed++;
       tally.errors.set(reason, (tally.errors.get(reason) ?? 0) + 1);
     }
+  }
+
+  /** Adds every call `other` recorded, for a phase run in several waves. */
+  merge(other: Recorder): void {
+    for (const [procedure, tally] of other.#tallies) {
+      let mine = this.#tallies.get(procedure);
+      if (!mine) {
+        mine = { samples: new Samples(), ok: 0, errors: new Map() };
+        this.#tallies.set(procedure, mine);
+      }
+      mine.samples.addAll(tally.samples);
+      mine.ok += tally.ok;
+      for (const [reason, n] of tally.errors) mine.errors.set(reason, (mine.errors.get(reason) ?? 0) + n);
+    }
+    this.#answered += other.#answered;
+    this.#failed += other.#failed;
   }
 
   /** Calls answered so far, all procedures: for the progress line. */

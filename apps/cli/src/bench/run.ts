@@ -1,6 +1,6 @@
 /** Runs the chosen scenarios against one server, with the `/healthz` ceiling before and after, then checks the invariants. */
 import { cpus } from 'node:os';
-import { type Caller, createCaller, RateLimitedError } from './client.ts';
+import { type Caller, type ClientKind, createCaller, RateLimitedError } from './client.ts';
 import type { BenchDatabase } from './database.ts';
 import { type BenchEnv, type PhaseReport, phaseRunner } from './env.ts';
 import { checkInvariants } from './invariants.ts';
@@ -21,6 +21,8 @@ export const SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow'] as const
 export type BenchOptions = {
   url: string;
   scenarios: Scenario[];
+  /** `typed`: the project's api-client; `wire`: plain JSON over the ceiling's own transport (see client.ts). */
+  client: ClientKind;
   users: number;
   concurrency: number;
   /** Play this concert instead of creating one per scenario. */
@@ -47,7 +49,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   const startedAt = new Date();
   let recorder = new Recorder();
   let rateLimited = false;
-  const inner = createCaller(options.url, deps.transport, () => recorder);
+  const inner = createCaller(options.url, deps.transport, options.client, () => recorder);
   // after the first RATE_LIMITED every call fails at once, so the loops wind down instead of hammering on
   const caller: Caller = {
     client: inner.client,

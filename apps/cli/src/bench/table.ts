@@ -42,6 +42,9 @@ function latency(summary: LatencySummary | null): string {
 export function formatReport(report: BenchReport): string {
   const out: string[] = [];
   out.push(
+    `FrontRow bench: ${report.scenarios.join(', ')} against ${report.url}, ${String(report.options.concurrency)} clients, ${String(report.options.client)} client, ${report.machine.cores} cores (shared with the server)`,
+  );
+  out.push(
     `healthz ceiling: ${rate(report.healthz.rps)} req/s at ${String(report.options.concurrency)} clients (before ${rate(report.healthz.before)}, after ${
       report.healthz.after === null ? '-' : rate(report.healthz.after)
     }; p50 ${ms(report.healthz.p50)} ms, p99 ${ms(report.healthz.p99)} ms)`,

@@ -1,17 +1,17 @@
 /** Simulated users: each has a client of its own (no batching across users) and, once entered, a token. */
 import { randomUUID } from 'node:crypto';
-import type { FrontRowClient } from '@frontrow/api-client';
+import type { BenchClient } from './client.ts';
 import type { BenchEnv } from './env.ts';
 import { forEachConcurrently, sleep, waitFor } from './pool.ts';
 
 export type TicketStatus = 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED';
 
-export type BenchUser = { userId: string; client: FrontRowClient; status: TicketStatus };
+export type BenchUser = { userId: string; client: BenchClient; status: TicketStatus };
 
 /** Enters one new user into the concert's line; null if the API refused (the reason is recorded). */
 export async function enterUser(env: BenchEnv, concertId: string, userId: string = randomUUID()): Promise<BenchUser | null> {
   const client = env.caller.client();
-  const entered = await env.caller.call('queue.enter', () => client.queue.enter.mutate({ concertId, userId }));
+  const entered = await env.caller.call('queue.enter', () => client.enter({ concertId, userId }));
   if (!entered.ok) return null;
   client.setToken(entered.value.token);
   return { userId, client, status: entered.value.status };
@@ -35,7 +35,7 @@ export async function enterUsers(env: BenchEnv, concertId: string, count: number
 export async function waitAdmitted(env: BenchEnv, user: BenchUser, timeoutMs: number): Promise<TicketStatus> {
   const deadline = performance.now() + timeoutMs;
   while (user.status === 'WAITING' && performance.now() < deadline) {
-    const polled = await env.caller.call('queue.status', () => user.client.queue.status.query());
+    const polled = await env.caller.call('queue.status', () => user.client.status());
     if (polled.ok) user.status = polled.value.status;
     if (user.status === 'WAITING') await sleep(env.pollMs);
   }

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { domainSettings } from '@frontrow/core';
 import { type MikroORM, openOrm } from '@frontrow/db';
+import { CLIENT_KINDS, type ClientKind } from '../bench/client.ts';
 import { benchDatabase } from '../bench/database.ts';
 import { createProgress } from '../bench/progress.ts';
 import type { Scenario } from '../bench/report.ts';
@@ -17,6 +18,7 @@ type Flags = {
   concurrency: number;
   concert?: string;
   scenario: Scenario | 'all';
+  client: ClientKind;
   duration: number;
   waiting: number[];
   healthz: number;
@@ -36,6 +38,11 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
     .description('play a flash crowd against a running API and report throughput, latency and the invariants (docs/BENCHMARKS.md)')
     .requiredOption('--url <url>', 'the API, e.g. http://127.0.0.1:3000 (run it with QUEUE_ENTER_RATE_LIMIT=0)')
     .addOption(new Option('--scenario <name>', 'what to play').choices([...SCENARIOS, 'all']).default('flow'))
+    .addOption(
+      new Option('--client <kind>', 'typed: the api-client an app uses; wire: plain JSON per API.md over the same HTTP path as /healthz')
+        .choices([...CLIENT_KINDS])
+        .default('typed'),
+    )
     .option('--users <n>', 'users of the flow; payments of the pay scenario', positive, 2000)
     .option('--concurrency <n>', 'clients calling at once', positive, 64)
     .option('--duration <seconds>', 'length of each fixed-time scenario (enter, poll, hold-storm)', positive, 10)
@@ -55,6 +62,7 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
       const options: BenchOptions = {
         url: flags.url.replace(/\/+$/, ''),
         scenarios: flags.scenario === 'all' ? [...SCENARIOS] : [flags.scenario],
+        client: flags.client,
         users: flags.users,
         concurrency: flags.concurrency,
         concert: flags.concert,

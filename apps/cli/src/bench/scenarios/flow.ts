@@ -49,7 +49,7 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
   const seatsTotal = await env.db.availableSeats(concertId);
   const outcomes: FlowResult['outcomes'] = { bought: 0, soldOut: 0, abandoned: 0, gaveUp: 0, notAdmitted: 0 };
   const paid: FlowResult['paid'] = [];
-  const lapsing: { reservationId: string; expiresAt: number }[] = [];
+  const lapsing = watchLapsingHolds(env);
   const leftAt: number[] = [];
   const startedAt = Date.now();
   let soldOutAt: number | null = null;
@@ -65,8 +65,11 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
   let done = 0;
 
   const leave = async (user: BenchUser) => {
-    const left = await env.caller.call('queue.leave', () => user.client.queue.leave.mutate());
-    if (left.ok) leftAt.push(Date.now());
+    // the slot is free at the leave's commit, somewhere between sending it and its answer: taking the
+    // sending time makes admission latency an upper bound, never an undercount
+    const sentAt = Date.now();
+    const left = await env.caller.call('queue.leave', () => user.client.leave());
+    if (left.ok) leftAt.push(sentAt);
   };
 
   const shop = async (user: BenchUser, index: number) => {
@@ -85,14 +88,14 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
       await leave(user);
       return;
     }
-    if (lapseEvery > 0 && lapsing.length < options.lapse && index % lapseEvery === lapseEvery - 1) {
+    if (lapseEvery > 0 && lapsing.count < options.lapse && index % lapseEvery === lapseEvery - 1) {
       // walks away: no payment, no leave; the hold lapses and the worker frees its seats
-      lapsing.push({ reservationId: held.reservationId, expiresAt: Date.parse(held.expiresAt) });
+      lapsing.add({ reservationId: held.reservationId, expiresAt: Date.parse(held.expiresAt) });
       outcomes.abandoned++;
       return;
     }
     const charged = await env.caller.call('wallet.charge', () =>
-      user.client.wallet.charge.mutate({
+      user.client.charge({
         userId: user.userId,
         amount: held.totalPrice,
         idempotencyKey: `bench-charge-${held.reservationId}`,
@@ -104,7 +107,7 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
       return;
     }
     const payment = await env.caller.call('payments.pay', () =>
-      user.client.payments.pay.mutate({ reservationId: held.reservationId, idempotencyKey: `bench-pay-${held.reservationId}` }),
+      user.client.pay({ reservationId: held.reservationId, idempotencyKey: `bench-pay-${held.reservationId}` }),
     );
     if (!payment.ok) {
       outcomes.gaveUp++;
@@ -133,7 +136,7 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
       }),
   );
 
-  const lapsed = await watchLapsedHolds(env, lapsing, options.expiryWaitSeconds, notes);
+  const lapsed = await lapsing.finish(options.expiryWaitSeconds, notes);
 
   const [counted] = await env.db.query<{ n: string; sold: string }>(
     `select count(*) as n, count(*) filter (where s.status = 'RESERVED') as sold
@@ -165,20 +168,20 @@ async function holdSomeSeats(env: BenchEnv, user: BenchUser, concertId: string):
   const wanted = randomInt(1, 5);
   let attempts = 0;
   while (attempts < MAX_HOLD_ATTEMPTS) {
-    const dates = await env.caller.call('concerts.availableDates', () => user.client.concerts.availableDates.query({ concertId }));
+    const dates = await env.caller.call('concerts.availableDates', () => user.client.availableDates({ concertId }));
     if (!dates.ok) return 'gave-up';
     if (dates.value.length === 0) return 'sold-out';
     // the crowd goes for the first dates
     const date = dates.value[randomInt(0, Math.min(3, dates.value.length))]?.date;
     if (!date) return 'sold-out';
-    const map = await env.caller.call('concerts.seats', () => user.client.concerts.seats.query({ concertId, date }));
+    const map = await env.caller.call('concerts.seats', () => user.client.seats({ concertId, date }));
     if (!map.ok) return 'gave-up';
     const free: Seat[] = map.value.seats.filter((s) => s.status === 'AVAILABLE');
     // a few tries on this map before a fresh one
     for (let tries = 0; tries < 3 && free.length > 0 && attempts < MAX_HOLD_ATTEMPTS; tries++, attempts++) {
       const pick = takeRandom(free, Math.min(wanted, free.length));
       const seatNumbers = pick.map((s) => s.number).sort((a, b) => a - b);
-      const held = await env.caller.call('reservations.hold', () => user.client.reservations.hold.mutate({ concertId, date, seatNumbers }));
+      const held = await env.caller.call('reservations.hold', () => user.client.hold({ concertId, date, seatNumbers }));
       if (held.ok) return held.value;
       if (held.reason !== 'SEAT_UNAVAILABLE') return 'gave-up';
     }
@@ -197,40 +200,69 @@ function takeRandom<T>(from: T[], count: number): T[] {
   return taken;
 }
 
-/** Samples the database every 50 ms until every walked-away hold is EXPIRED with its seats let go. */
-async function watchLapsedHolds(
-  env: BenchEnv,
-  holds: { reservationId: string; expiresAt: number }[],
-  waitSeconds: number,
-  notes: string[],
-): Promise<FlowResult['holdExpiryLagMs']> {
-  if (holds.length === 0) return null;
-  const latest = Math.max(...holds.map((h) => h.expiresAt));
-  const deadline = Math.min(latest + 30_000, Date.now() + waitSeconds * 1000);
-  if (latest > deadline) {
-    notes.push(
-      `hold-expiry lag not measured: holds lapse in ${Math.round((latest - Date.now()) / 1000)} s, beyond --expiry-wait ${waitSeconds} s (run the API with HOLD_TTL_SECONDS=10)`,
-    );
-    return null;
-  }
-  env.progress.note(`waiting for ${holds.length} walked-away holds to lapse (up to ${Math.round((deadline - Date.now()) / 1000)} s)`);
+type LapsingHold = { reservationId: string; expiresAt: number };
+
+/**
+ * Samples the database every 50 ms, from the first walk-away on, for holds that are EXPIRED with no seat
+ * still HELD for them: the moment the database caught up with a lapsed hold.
+ */
+function watchLapsingHolds(env: BenchEnv) {
+  const pending = new Map<string, LapsingHold>();
   const freed: LapsedHold[] = [];
-  const pending = new Map(holds.map((h) => [h.reservationId, h]));
-  while (pending.size > 0 && Date.now() < deadline) {
-    const sampledAt = await env.db.now();
-    for (const r of await env.db.reservations([...pending.keys()])) {
-      if (r.status !== 'HELD' && r.seatsStillHeld === 0) {
-        freed.push({ reservationId: r.id, expiresAt: r.expiresAt, freedAt: sampledAt });
-        pending.delete(r.id);
+  let added = 0;
+  let stopped = false;
+  let loop: Promise<void> | null = null;
+
+  const sampleUntilStopped = async () => {
+    while (!stopped) {
+      const due = [...pending.values()].filter((h) => h.expiresAt <= Date.now() + 100);
+      if (due.length > 0) {
+        const sampledAt = await env.db.now();
+        for (const r of await env.db.reservations(due.map((h) => h.reservationId))) {
+          if (r.status !== 'HELD' && r.seatsStillHeld === 0) {
+            freed.push({ reservationId: r.id, expiresAt: r.expiresAt, freedAt: sampledAt });
+            pending.delete(r.id);
+          }
+        }
       }
+      await sleep(50);
     }
-    if (pending.size > 0) await sleep(50);
-  }
-  if (pending.size > 0)
-    notes.push(`${pending.size} lapsed holds were still not freed ${Math.round((Date.now() - latest) / 1000)} s after expiry`);
-  const samples = new Samples();
-  for (const lag of expiryLags(freed)) samples.add(lag);
-  return { ...samples.summary(), waitedFor: holds.length, notFreed: pending.size };
+  };
+
+  return {
+    get count() {
+      return added;
+    },
+    add(hold: LapsingHold) {
+      added++;
+      pending.set(hold.reservationId, hold);
+      loop ??= sampleUntilStopped();
+    },
+    /** Waits (at most `waitSeconds`, and 30 s past the last expiry) for every hold to be freed; the lag figures. */
+    async finish(waitSeconds: number, notes: string[]): Promise<FlowResult['holdExpiryLagMs']> {
+      if (added === 0) return null;
+      const latest = Math.max(0, ...[...pending.values()].map((h) => h.expiresAt));
+      const deadline = Math.min(latest + 30_000, Date.now() + waitSeconds * 1000);
+      if (pending.size > 0 && latest > deadline) {
+        notes.push(
+          `hold-expiry lag not measured: holds lapse in ${Math.round((latest - Date.now()) / 1000)} s, beyond --expiry-wait ${waitSeconds} s (run the API with HOLD_TTL_SECONDS=10)`,
+        );
+        stopped = true;
+        await loop;
+        return null;
+      }
+      if (pending.size > 0)
+        env.progress.note(`waiting for ${pending.size} walked-away holds to lapse (up to ${Math.round((deadline - Date.now()) / 1000)} s)`);
+      while (pending.size > 0 && Date.now() < deadline) await sleep(50);
+      stopped = true;
+      await loop;
+      if (pending.size > 0)
+        notes.push(`${pending.size} lapsed holds were still not freed ${Math.round((Date.now() - latest) / 1000)} s after expiry`);
+      const samples = new Samples();
+      for (const lag of expiryLags(freed)) samples.add(lag);
+      return { ...samples.summary(), waitedFor: added, notFreed: pending.size };
+    },
+  };
 }
 
 async function admissionLatency(env: BenchEnv, concertId: string, initialFree: number, leftAt: number[]): Promise<LatencySummary | null> {
@@ -238,7 +270,7 @@ async function admissionLatency(env: BenchEnv, concertId: string, initialFree: n
   const admissions: Admission[] = tokens.flatMap((t) =>
     t.activatedAt === null ? [] : [{ ticket: t.ticket, enteredAt: t.createdAt, activatedAt: t.activatedAt }],
   );
-  // slots freed: payments (paid_at), leaves (the answer's arrival), lapses (active_until of EXPIRED tokens)
+  // slots freed: payments (paid_at, read before the commit), leaves (when sent), lapses (active_until of EXPIRED tokens)
   const lapses = tokens.flatMap((t) => (t.status === 'EXPIRED' && t.activeUntil !== null && t.activatedAt !== null ? [t.activeUntil] : []));
   const frees = [...(await env.db.paymentTimes(concertId)), ...leftAt, ...lapses];
   const latencies = admissionLatencies(admissions, frees, initialFree);

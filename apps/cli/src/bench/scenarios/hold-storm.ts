@@ -20,16 +20,10 @@ export async function runHoldStorm(env: BenchEnv, concertId: string, date: strin
       const buyer = buyers[i];
       if (!buyer) return;
       const seatNumbers = Array.from({ length: SEATS }, (_, n) => n + 1).slice(i * 4, i * 4 + 4);
-      const held = await env.caller.call('reservations.hold', () =>
-        buyer.client.reservations.hold.mutate({ concertId, date, seatNumbers }),
-      );
+      const held = await env.caller.call('reservations.hold', () => buyer.client.hold({ concertId, date, seatNumbers }));
       if (!held.ok) throw new Error(`could not sell out the storm's performance: hold answered ${held.reason}`);
-      await env.caller.call('wallet.charge', () =>
-        buyer.client.wallet.charge.mutate({ userId: buyer.userId, amount: seatNumbers.length * price }),
-      );
-      const payment = await env.caller.call('payments.pay', () =>
-        buyer.client.payments.pay.mutate({ reservationId: held.value.reservationId }),
-      );
+      await env.caller.call('wallet.charge', () => buyer.client.charge({ userId: buyer.userId, amount: seatNumbers.length * price }));
+      const payment = await env.caller.call('payments.pay', () => buyer.client.pay({ reservationId: held.value.reservationId }));
       if (!payment.ok) throw new Error(`could not sell out the storm's performance: pay answered ${payment.reason}`);
       paid.push({ reservationId: payment.value.reservationId, amount: payment.value.amount });
     });
@@ -47,7 +41,7 @@ export async function runHoldStorm(env: BenchEnv, concertId: string, date: strin
         if (!user) return;
         const first = randomInt(1, SEATS);
         const seatNumbers = randomInt(0, 2) === 0 ? [first] : [first, first + 1];
-        await env.caller.call('reservations.hold', () => user.client.reservations.hold.mutate({ concertId, date, seatNumbers }));
+        await env.caller.call('reservations.hold', () => user.client.hold({ concertId, date, seatNumbers }));
       }),
   );
   return { phases: [setup.report, storm.report] satisfies PhaseReport[], paid };

@@ -26,7 +26,7 @@ export async function runPoll(env: BenchEnv, concertId: string, waiting: number,
     async () =>
       await loopFor(seconds, users.length, async (loop) => {
         const user = users[loop];
-        if (user) await env.caller.call('queue.status', () => user.client.queue.status.query());
+        if (user) await env.caller.call('queue.status', () => user.client.status());
       }),
   );
   return [prefill.report, poll.report];
