@@ -115,7 +115,8 @@ async function shop(client: FrontRowClient, userId: string, i: number): Promise<
       return 'bought';
     } catch (error) {
       const reason = errorReason(error);
-      if (reason === 'SEAT_UNAVAILABLE' || reason === 'HOLD_EXPIRED') continue; // someone else won: other seats
+      // someone else won the seat, or our hold lapsed (and the worker may already have expired it): other seats
+      if (reason === 'SEAT_UNAVAILABLE' || reason === 'HOLD_EXPIRED' || reason === 'RESERVATION_NOT_PAYABLE') continue;
       if (reason === 'TOKEN_EXPIRED') return 'lapsed';
       throw error;
     }
@@ -170,8 +171,10 @@ describe('flash crowd end to end', () => {
           }
         }),
       ),
-    );
-    sampling = false;
+    ).finally(() => {
+      // a failed run stops sampling too, before the database goes away
+      sampling = false;
+    });
     await sampler;
     const runSeconds = (Date.now() - startedAt) / 1000;
 
