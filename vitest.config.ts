@@ -17,8 +17,9 @@ export default defineConfig({
           globalSetup: ['./test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // two cores: files run two at a time, each on a database of its own
-          maxWorkers: 2,
+          // One file at a time: the contention tests open 50–100 connections each (and the end-to-end test
+          // four processes), which two files at once would push past a stock PostgreSQL's max_connections.
+          maxWorkers: 1,
         },
       },
     ],

@@ -64,6 +64,11 @@ describe('unit of work', () => {
     }
   });
 
+  it('bounds every row-lock wait, so a stuck lock becomes BUSY instead of a hung request', async () => {
+    const setting = await inTransaction(db.orm.em, async (em) => em.execute<{ lock_timeout: string }[]>('show lock_timeout'));
+    expect(setting[0]?.lock_timeout).toBe('3s');
+  });
+
   it('backs off with jitter under a growing ceiling', () => {
     expect(backoffMs(1, () => 0.999)).toBeLessThan(5);
     expect(backoffMs(3, () => 0.999)).toBeLessThan(20);

@@ -21,11 +21,8 @@ export async function inTransaction<T>(
   const attempts = options.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await em.fork().transactional(async (tx) => {
-        // Never wait long on a row lock: a stuck lock becomes BUSY, not a hung request.
-        await tx.getConnection().execute(`set local lock_timeout = '3s'`, [], 'run', tx.getTransactionContext());
-        return await work(tx);
-      });
+      // row-lock waits are bounded per connection (lock_timeout, see packages/db orm.ts): a stuck lock is BUSY
+      return await em.fork().transactional(work);
     } catch (error) {
       if (error instanceof DomainError) throw error;
       if (isDatabaseUnavailable(error)) throw new DomainError('BUSY', 'the database is unavailable; retry shortly', { cause: error });

@@ -25,8 +25,10 @@ export function ormConfig({ databaseUrl, poolSize = 10, debug = false }: OrmOpti
       entities.QueueToken,
     ],
     pool: { min: 0, max: poolSize },
-    // waiting for a connection is bounded: an exhausted pool or a dead server answers BUSY, never hangs
-    driverOptions: { connectionTimeoutMillis: 5_000 },
+    // Every wait is bounded, so a stuck lock or an exhausted pool answers BUSY and never hangs a request:
+    // for a pooled connection, for a row lock (set once per connection, not per transaction), and for a
+    // transaction left open by a crashed client.
+    driverOptions: { connectionTimeoutMillis: 5_000, lock_timeout: 3_000, idle_in_transaction_session_timeout: 60_000 },
     debug,
     extensions: [Migrator],
     migrations: {
