@@ -2,11 +2,11 @@ import Fastify from 'fastify';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { DomainError, ERROR_REASONS, createTokenSigner, systemClock, noJobs } from '@frontrow/core';
-import { testSettings } from '@frontrow/core/testing';
+import { DomainError, ERROR_REASONS } from '@frontrow/core';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { type InnerContext, createContextFactory } from './context.ts';
 import { REASON_CODES } from './errors.ts';
+import { testInnerContext } from './testing.ts';
 import { publicProcedure, router } from './trpc.ts';
 
 let db: TestDatabase;
@@ -14,7 +14,7 @@ let inner: InnerContext;
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'));
-  inner = { em: db.orm.em, clock: systemClock, jobs: noJobs, settings: testSettings, tokens: createTokenSigner('s'.repeat(32)) };
+  inner = testInnerContext(db.orm);
 });
 afterAll(async () => db?.drop());
 

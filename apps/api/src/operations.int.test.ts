@@ -2,20 +2,12 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  type QueueTicket,
-  admitQueue,
-  createConcert,
-  createTokenSigner,
-  expireHold,
-  manualClock,
-  noJobs,
-  systemClock,
-} from '@frontrow/core';
+import { type QueueTicket, admitQueue, createConcert, expireHold, manualClock, noJobs, systemClock } from '@frontrow/core';
 import { type PgBoss, startBoss } from '@frontrow/db/boss';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import type { InnerContext } from './context.ts';
 import { type ServerDeps, buildServer } from './server.ts';
+import { testInnerContext } from './testing.ts';
 
 let db: TestDatabase;
 let boss: PgBoss;
@@ -25,13 +17,7 @@ const servers: FastifyInstance[] = [];
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 10 });
   boss = await startBoss({ databaseUrl: db.url, listen: false, poolSize: 2 });
-  inner = {
-    em: db.orm.em,
-    clock: systemClock,
-    jobs: noJobs,
-    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
-    tokens: createTokenSigner('operations-test-secret-of-32-characters'),
-  };
+  inner = testInnerContext(db.orm);
 });
 afterAll(async () => {
   for (const app of servers) await app.close();

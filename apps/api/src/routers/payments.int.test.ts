@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { TRPCError } from '@trpc/server';
-import { chargeWallet, createConcert, createTokenSigner, inTransaction, noJobs, systemClock } from '@frontrow/core';
+import { chargeWallet, createConcert, inTransaction } from '@frontrow/core';
 import { Concert, QueueToken } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { callerContext, type InnerContext } from '../context.ts';
@@ -9,6 +9,7 @@ import { reasonOf } from '../errors.ts';
 import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
+import { testInnerContext } from '../testing.ts';
 
 // on sale whatever day the tests run
 const DATE = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
@@ -22,13 +23,7 @@ const createCaller = createCallerFactory(appRouter);
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'));
-  inner = {
-    em: db.orm.em,
-    clock: systemClock,
-    jobs: noJobs,
-    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
-    tokens: createTokenSigner('payments-router-test-secret-of-32-chars'),
-  };
+  inner = testInnerContext(db.orm);
   app = await buildServer({ orm: db.orm, inner });
   concertId = (await createConcert(inner, { title: 'Pay', venue: 'Hall', dates: [DATE], price: PRICE })).concertId;
 });

@@ -6,6 +6,7 @@ import { callerContext, type InnerContext } from '../context.ts';
 import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
+import { testInnerContext } from '../testing.ts';
 
 let db: TestDatabase;
 let inner: InnerContext;
@@ -18,13 +19,7 @@ const createCaller = createCallerFactory(appRouter);
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 30 });
-  inner = {
-    em: db.orm.em,
-    clock,
-    jobs: noJobs,
-    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
-    tokens: createTokenSigner(secret),
-  };
+  inner = testInnerContext(db.orm, { clock, tokens: createTokenSigner(secret) });
   app = await buildServer({ orm: db.orm, inner });
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });

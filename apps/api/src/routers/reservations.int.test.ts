@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { createConcert, createTokenSigner, noJobs, systemClock } from '@frontrow/core';
+import { createConcert } from '@frontrow/core';
 import { ticketSequenceName } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import type { InnerContext } from '../context.ts';
 import { buildServer } from '../server.ts';
+import { testInnerContext } from '../testing.ts';
 
 const DATE = '2030-12-24';
 const PRICE = 60_000;
@@ -17,13 +18,7 @@ let otherConcertId: string;
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'));
-  inner = {
-    em: db.orm.em,
-    clock: systemClock,
-    jobs: noJobs,
-    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
-    tokens: createTokenSigner('reservations-router-test-secret-32-chars'),
-  };
+  inner = testInnerContext(db.orm);
   app = await buildServer({ orm: db.orm, inner });
   concertId = (await createConcert(inner, { title: 'Book', venue: 'Hall', dates: [DATE, '2030-12-25'], price: PRICE })).concertId;
   otherConcertId = (await createConcert(inner, { title: 'Other', venue: 'Hall', dates: [DATE] })).concertId;

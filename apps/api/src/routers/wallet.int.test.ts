@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { TRPCError } from '@trpc/server';
-import { createTokenSigner, noJobs, systemClock } from '@frontrow/core';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { callerContext, type InnerContext } from '../context.ts';
 import { reasonOf } from '../errors.ts';
 import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
+import { testInnerContext } from '../testing.ts';
 
 let db: TestDatabase;
 let inner: InnerContext;
@@ -16,13 +16,7 @@ const createCaller = createCallerFactory(appRouter);
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'));
-  inner = {
-    em: db.orm.em,
-    clock: systemClock,
-    jobs: noJobs,
-    settings: { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 },
-    tokens: createTokenSigner('wallet-router-test-secret-of-32-characters'),
-  };
+  inner = testInnerContext(db.orm);
   app = await buildServer({ orm: db.orm, inner });
 });
 afterAll(async () => {
