@@ -122,7 +122,8 @@ function wireClient(transport: Transport, initialToken: string | undefined): Ben
     answer<T>(
       transport.fetch(`${transport.origin}/trpc/${path}`, {
         method: 'POST',
-        headers: headers(input !== undefined),
+        // tRPC wants the JSON content type on every mutation, with or without a body
+        headers: headers(true),
         body: input === undefined ? undefined : JSON.stringify(input),
       }),
     );

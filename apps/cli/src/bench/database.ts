@@ -22,6 +22,8 @@ export type BenchDatabase = {
   /** Tokens ACTIVE and not lapsed right now: what `maxActive` bounds. */
   activeCount(concertId: string): Promise<number>;
   tokenTimes(concertId: string): Promise<TokenTimes[]>;
+  /** The ticket (place in line) of each user's live token for the concert. */
+  tickets(concertId: string, userIds: string[]): Promise<Map<string, number>>;
   /** `paid_at` of every payment for the concert, epoch ms. */
   paymentTimes(concertId: string): Promise<number[]>;
   reservations(ids: string[]): Promise<ReservationState[]>;
@@ -90,6 +92,13 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
         activeUntil: ms(r.active_until),
       }));
     },
+    async tickets(concertId, userIds) {
+      const rows = await query<{ user_id: string; ticket: string }>(
+        `select user_id, ticket from queue_token where concert_id = ? and status in ('WAITING', 'ACTIVE') and user_id = any(?::uuid[])`,
+        [concertId, `{${userIds.join(',')}}`],
+      );
+      return new Map(rows.map((r) => [r.user_id, Number(r.ticket)]));
+    },
     async paymentTimes(concertId) {
       const rows = await query<{ paid_at: Date }>(
         'select p.paid_at from payment p join reservation r on r.id = p.reservation_id where r.concert_id = ?',
@@ -124,6 +133,8 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
         `update queue_token set status = 'CANCELLED', version = version + 1 where concert_id = ? and status in ('WAITING', 'ACTIVE')`,
         [concertId],
       );
+      // fresh statistics: the planner must not go on believing in a pre-filled line that is gone
+      await query('analyze queue_token');
     },
     async now() {
       const [row] = await query<{ now: Date }>('select clock_timestamp() as now');

@@ -17,11 +17,7 @@ export async function enterUser(env: BenchEnv, concertId: string, userId: string
   return { userId, client, status: entered.value.status };
 }
 
-/**
- * Enters `count` users, `concurrency` at a time, and lists them in the order their tickets came back:
- * near enough the line's order (tickets are drawn in commit order) to work through users as they are admitted.
- * Those the API refused are left out.
- */
+/** Enters `count` users, `concurrency` at a time; those the API refused are left out. */
 export async function enterUsers(env: BenchEnv, concertId: string, count: number): Promise<BenchUser[]> {
   const users: BenchUser[] = [];
   await forEachConcurrently(count, env.concurrency, async () => {

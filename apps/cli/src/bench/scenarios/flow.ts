@@ -61,7 +61,13 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
     { status: (r) => ({ done: r.count('queue.enter'), total: options.users, unit: 'users' }) },
     async () => await enterUsers(env, concertId, options.users),
   );
-  const users = enter.value;
+  // shoppers take users in line order, as the admitter does: an admitted user nobody works on would hold a
+  // slot until it lapses, while the shoppers poll users further back who cannot be admitted meanwhile
+  const tickets = await env.db.tickets(
+    concertId,
+    enter.value.map((u) => u.userId),
+  );
+  const users = [...enter.value].sort((a, b) => (tickets.get(a.userId) ?? 0) - (tickets.get(b.userId) ?? 0));
   let done = 0;
 
   const leave = async (user: BenchUser) => {

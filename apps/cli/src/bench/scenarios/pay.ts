@@ -31,7 +31,7 @@ export async function runPay(env: BenchEnv, concertId: string, dates: string[], 
   const payWaves: PhaseReport[] = [];
   const paid: { reservationId: string; amount: number }[] = [];
   let wave = env.concurrency * 8;
-  for (let start = 0; start < buyers.length; start += wave) {
+  for (let start = 0; start < buyers.length; ) {
     const group = buyers.slice(start, start + wave);
     const held = await env.phase(
       'pay: hold',
@@ -73,6 +73,7 @@ export async function runPay(env: BenchEnv, concertId: string, dates: string[], 
     // the next wave's holds and payments must fit well inside one hold's lifetime
     const spent = (held.report.seconds + payWave.report.seconds) * 1000;
     if (spent > held.value.ttlMs / 3) wave = Math.max(env.concurrency, Math.floor((wave * held.value.ttlMs) / 3 / spent));
+    start += group.length;
   }
   return { phases: [admitted.report, mergePhases('pay: hold', holdWaves), mergePhases('pay', payWaves)], paid };
 }
