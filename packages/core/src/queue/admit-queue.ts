@@ -51,18 +51,23 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
 
     // A token a concurrent leave is cancelling waits for that leave, then drops out of the round (its
     // status no longer matches): the round admits fewer, never more, and the leave's nudge runs another.
+    // The pick is a MATERIALIZED CTE, run once: as a subquery on the inner side of a nested loop, its
+    // LIMIT applied per outer row and skipped rows this statement had updated, admitting the whole line.
     const admitted =
       free === 0
         ? []
         : await em.execute<{ ticket: string }[]>(
-            `update queue_token t
+            `with next as materialized (
+               select id from queue_token
+                where concert_id = ? and status = 'WAITING'
+                order by ticket limit ? for update
+             )
+             update queue_token t
                 set status = 'ACTIVE', activated_at = ?, active_until = ?, version = t.version + 1
-               from (select id from queue_token
-                      where concert_id = ? and status = 'WAITING'
-                      order by ticket limit ? for update) next
+               from next
               where t.id = next.id and t.status = 'WAITING'
               returning t.ticket`,
-            [now, new Date(now.getTime() + concert.active_ttl_seconds * 1000), input.concertId, free],
+            [input.concertId, free, now, new Date(now.getTime() + concert.active_ttl_seconds * 1000)],
           );
     const admittedTickets = admitted.map((row) => Number(row.ticket)).sort((a, b) => a - b);
 
