@@ -35,6 +35,16 @@ describe('queue token signer', () => {
     expect(await signer.verify(`${header}.${payload}.${signature}`)).toBeNull();
   });
 
+  it('accepts a token only in the exact form it signed: no other header, no padding or stray characters', async () => {
+    const signer = createTokenSigner(secret);
+    const token = await signer.sign(claims);
+    const [, payload, signature] = token.split('.');
+    const otherHeader = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'HS256' })).toString('base64url');
+    for (const variant of [`${otherHeader}.${payload}.${signature}`, `${token}=`, `${token}!`, `${token}.`]) {
+      expect(await signer.verify(variant)).toBeNull();
+    }
+  });
+
   it('rejects malformed tokens without throwing', async () => {
     const signer = createTokenSigner(secret);
     for (const token of ['', 'abc', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.']) expect(await signer.verify(token)).toBeNull();
