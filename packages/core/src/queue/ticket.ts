@@ -1,4 +1,4 @@
-import type { EntityManager, QueueTokenStatus } from '@frontrow/db';
+import { type EntityManager, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
 import { DomainError } from '../errors.ts';
 import { estimateWaitSeconds, positionOf } from './position.ts';
 import type { TokenClaims } from './token-signer.ts';
@@ -47,13 +47,16 @@ export const TICKET_STATE_SQL = `select t.user_id, t.concert_id, t.ticket, t.sta
             c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds
        from queue_token t join concert c on c.id = t.concert_id
       where t.id = ?`;
+const TICKET_STATE_PREPARED = TICKET_STATE_SQL.replace('t.id = ?', 't.id = $1');
 
 /**
  * One indexed read by primary key (the hot path of polling): no transaction, no identity map.
  * Null when no such token exists or it does not match the signed claims.
  */
 export async function readTicketState(em: EntityManager, claims: TokenClaims, now: Date): Promise<TicketState | null> {
-  const rows = await em.getConnection().execute<TicketRow[]>(TICKET_STATE_SQL, [claims.tokenId]);
+  // a named prepared statement: every poll runs it, and parsing and planning it each time cost PostgreSQL
+  // more than running it (docs/BENCHMARKS.md)
+  const rows = await queryPrepared<TicketRow>(em, 'frontrow_ticket_state', TICKET_STATE_PREPARED, [claims.tokenId]);
   const row = rows[0];
   if (!row || row.user_id !== claims.userId || String(row.concert_id) !== claims.concertId || Number(row.ticket) !== claims.ticket) {
     return null;
