@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { type EntityManager, LockMode, QueueToken, Reservation, Schedule, Seat } from '@frontrow/db';
+import { type EntityManager, LockMode, QueueToken, Reservation, Schedule, Seat, queryPrepared } from '@frontrow/db';
 import { isoDate } from '../dates.ts';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { concertIdSchema } from '../queue/concert-id.ts';
-import { assertWithinHoldLimit, holdExpiresAt, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
+import { MAX_SEATS_PER_USER, assertWithinHoldLimit, holdExpiresAt, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
 
 export const holdSeatsInput = z.object({ concertId: concertIdSchema, date: isoDate, seatNumbers: seatNumbersSchema });
 
@@ -34,6 +34,11 @@ export async function holdSeats(deps: Deps, holder: Holder, raw: HoldSeatsInput)
   const input = holdSeatsInput.parse(raw);
   assertTicketConcert(holder, input.concertId);
   const numbers = [...input.seatNumbers].sort((a, b) => a - b);
+
+  // A sold-out storm is all rejections: a seat taken now is taken, and saying so needs no transaction and
+  // no lock (the locked path below queued every rejection behind the seat locks of the ones before it).
+  const taken = await takenSeat(deps.em, holder, input.concertId, input.date, numbers, deps.clock.now());
+  if (taken !== null) throw new DomainError('SEAT_UNAVAILABLE', `seat ${taken} is taken; pick another`);
 
   return await inTransaction(deps.em, async (em) => {
     const now = deps.clock.now();
@@ -100,6 +105,28 @@ export async function holdSeats(deps: Deps, holder: Holder, raw: HoldSeatsInput)
       expiresAt: expiresAt.toISOString(),
     };
   });
+}
+
+/**
+ * One prepared read, no lock: a requested seat that is RESERVED, or HELD and unexpired, now, but only where
+ * the locked path would answer SEAT_UNAVAILABLE too (an admitted token, an upcoming performance, a hold
+ * within the limit), so the answer and its precedence are the same. Null: go the locked way.
+ */
+async function takenSeat(em: EntityManager, holder: Holder, concertId: string, date: string, numbers: number[], now: Date) {
+  const rows = await queryPrepared<{ number: number }>(
+    em,
+    'frontrow_hold_taken_seat',
+    `select s.number from seat s join schedule d on d.id = s.schedule_id
+      where d.concert_id = $1 and d.date = $2::date and d.starts_at > $3 and s.number = any($4::int[])
+        and (s.status = 'RESERVED' or (s.status = 'HELD' and s.held_until > $3))
+        and exists (select 1 from queue_token t where t.id = $5 and t.user_id = $6 and t.concert_id = $1
+                       and t.status = 'ACTIVE' and t.active_until > $3)
+        and (select coalesce(sum(cardinality(r.seat_numbers)), 0) from reservation r
+              where r.user_id = $6 and r.concert_id = $1 and r.status = 'HELD' and r.expires_at > $3) + cardinality($4::int[]) <= $7
+      order by s.number limit 1`,
+    [concertId, date, now, numbers, holder.tokenId, holder.userId, MAX_SEATS_PER_USER],
+  );
+  return rows[0]?.number ?? null;
 }
 
 /** The guard checked the token before the transaction; this re-checks it under its row lock. */
