@@ -1,0 +1,165 @@
+/**
+ * `frontrow bench` end to end: the real CLI process against an API server and a worker built in this
+ * process over a test database. Small numbers, every scenario; the report must carry every figure and the
+ * invariant check must pass. No timing assertions: speed is what the bench reports, not what tests judge.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildServer } from '@frontrow/api';
+import { createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
+import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/db/boss';
+import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { allJobs, buildWorker, type Worker } from '@frontrow/worker';
+import type { BenchReport } from '../src/bench/report.ts';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+// holds lapse fast, so that the flow's walk-aways are freed within the run
+const settings: DomainSettings = { holdTtlSeconds: 4, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 };
+const quiet = { info: () => {}, error: () => {} };
+
+let db: TestDatabase;
+let apiBoss: PgBoss;
+let workerBoss: PgBoss;
+let app: Awaited<ReturnType<typeof buildServer>>;
+let worker: Worker;
+let url: string;
+let dir: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 12 });
+  apiBoss = await startBoss({ databaseUrl: db.url, listen: false, poolSize: 2 });
+  app = await buildServer({
+    orm: db.orm,
+    inner: {
+      em: db.orm.em,
+      clock: systemClock,
+      jobs: bossJobScheduler(apiBoss),
+      settings,
+      tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  url = `http://127.0.0.1:${address.port}`;
+  workerBoss = await startBoss({ databaseUrl: db.url, listen: true, poolSize: 3 });
+  worker = buildWorker(
+    { orm: db.orm, boss: workerBoss, clock: systemClock, jobs: bossJobScheduler(workerBoss), settings, log: quiet, sweepEveryMs: 1_000 },
+    allJobs,
+  );
+  await worker.start();
+  dir = await mkdtemp(join(tmpdir(), 'frontrow-bench-'));
+});
+afterAll(async () => {
+  await app?.close();
+  await worker?.stop();
+  await apiBoss?.stop({ graceful: false });
+  await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function bench(target: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, 'bench', '--url', target, ...args], {
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+const figures = expect.objectContaining({
+  count: expect.any(Number),
+  rps: expect.any(Number),
+  ratio: expect.any(Number),
+  p50: expect.any(Number),
+  p95: expect.any(Number),
+  p99: expect.any(Number),
+  errors: expect.any(Object),
+});
+
+describe('frontrow bench', () => {
+  it('plays every scenario against a live server and reports every figure, with the invariant check passed', {
+    timeout: 240_000,
+  }, async () => {
+    const file = join(dir, 'bench.json');
+    const run = await bench(
+      url,
+      ...['--scenario', 'all', '--users', '150', '--concurrency', '8', '--duration', '1', '--waiting', '200,400'],
+      ...['--healthz', '1', '--lapse', '2', '--poll-interval', '50', '--expiry-wait', '60', '--json', file],
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+
+    expect(report.healthz.rps).toBeGreaterThan(0);
+    const phase = (name: string) => report.phases.find((p) => p.name === name);
+    const procedure = (name: string, path: string) => phase(name)?.procedures.find((f) => f.procedure === path);
+    expect(procedure('enter', 'queue.enter')).toEqual(figures);
+    expect(procedure('poll 200 waiting', 'queue.status')).toEqual(figures);
+    expect(procedure('poll 400 waiting', 'queue.status')).toEqual(figures);
+    expect(report.poll?.map((p) => p.waiting)).toEqual([200, 400]);
+    // the storm is all rejections: the performance is sold out
+    const storm = procedure('hold-storm', 'reservations.hold');
+    expect(storm).toEqual(figures);
+    expect(storm?.errors).toEqual({ SEAT_UNAVAILABLE: storm?.count });
+    expect(procedure('pay', 'payments.pay')).toEqual(figures);
+    for (const path of [
+      'queue.status',
+      'concerts.availableDates',
+      'concerts.seats',
+      'reservations.hold',
+      'wallet.charge',
+      'payments.pay',
+      'queue.leave',
+    ]) {
+      expect(procedure('flow: shop', path), path).toEqual(figures);
+    }
+
+    const flow = report.flow;
+    expect(flow?.outcomes.bought).toBeGreaterThan(0);
+    expect(flow?.outcomes.soldOut).toBeGreaterThan(0);
+    expect(flow?.sellOutSeconds).toEqual(expect.any(Number));
+    expect(flow?.admissionLatencyMs).toMatchObject({ count: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number) });
+    expect(flow?.holdExpiryLagMs).toMatchObject({ count: 2, notFreed: 0, p99: expect.any(Number) });
+    expect(report.activeMax.every((s) => s.samples > 0 && s.max <= s.maxActive)).toBe(true);
+    expect(report.targets.length).toBeGreaterThan(0);
+
+    expect(report.invariants.checks.length).toBeGreaterThanOrEqual(8);
+    expect(report.invariants).toMatchObject({ passed: true });
+    // the same figures on stdout, as tables
+    expect(run.stdout).toContain('invariant check: PASSED');
+    expect(run.stdout).toMatch(/queue\.status\s+\d+/);
+  });
+
+  it('says clearly that the rate limit must be off, and fails, when the server limits queue.enter', { timeout: 60_000 }, async () => {
+    const limited = await buildServer({
+      orm: db.orm,
+      inner: {
+        em: db.orm.em,
+        clock: systemClock,
+        jobs: bossJobScheduler(apiBoss),
+        settings,
+        tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+      },
+      queueEnterRateLimit: 5,
+    });
+    await limited.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const address = limited.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const { code, stderr } = await bench(`http://127.0.0.1:${port}`, '--scenario', 'enter', '--duration', '1', '--healthz', '0');
+      expect(code).not.toBe(0);
+      expect(stderr).toContain('QUEUE_ENTER_RATE_LIMIT=0');
+    } finally {
+      await limited.close();
+    }
+  });
+});
