@@ -33,10 +33,12 @@ describe('admission round under any plan', () => {
   it('admits at most the free places even when the plan re-runs the pick of waiting tokens for every row', async () => {
     const { concertId } = await createConcert(testDeps(db.orm), { title: 'Q', venue: 'V', dates: ['2030-06-01'], maxActive: 2 });
     // statistics from before the crowd: a table of finished tokens, none WAITING (the bench's situation)
-    await db.orm.em.getConnection().execute(
-      `insert into queue_token (concert_id, user_id, ticket, status) select ?, gen_random_uuid(), -n, 'CANCELLED' from generate_series(1, 500) n`,
-      [concertId],
-    );
+    await db.orm.em
+      .getConnection()
+      .execute(
+        `insert into queue_token (concert_id, user_id, ticket, status) select ?, gen_random_uuid(), -n, 'CANCELLED' from generate_series(1, 500) n`,
+        [concertId],
+      );
     await db.orm.em.getConnection().execute('analyze queue_token');
     for (let i = 0; i < 30; i++) await enterQueue({ ...testDeps(db.orm), tokens }, { concertId, userId: crypto.randomUUID() });
 

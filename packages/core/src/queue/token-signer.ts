@@ -34,9 +34,9 @@ export function createTokenSigner(secret: string): TokenSigner {
   const mac = (signingInput: string) => createHmac('sha256', secret).update(signingInput).digest('base64url');
   return {
     async sign(claims) {
-      const payload = Buffer.from(JSON.stringify({ tid: claims.tokenId, cid: claims.concertId, tkt: claims.ticket, sub: claims.userId })).toString(
-        'base64url',
-      );
+      const payload = Buffer.from(
+        JSON.stringify({ tid: claims.tokenId, cid: claims.concertId, tkt: claims.ticket, sub: claims.userId }),
+      ).toString('base64url');
       return `${HEADER}.${payload}.${mac(`${HEADER}.${payload}`)}`;
     },
     async verify(token) {
