@@ -139,6 +139,54 @@ describe('frontrow bench', () => {
     expect(run.stdout).toMatch(/queue\.status\s+\d+/);
   });
 
+  it('plays the flow over the plain JSON wire across two API servers on one database, the invariants holding', {
+    timeout: 120_000,
+  }, async () => {
+    const second = await buildServer({
+      orm: db.orm,
+      inner: {
+        em: db.orm.em,
+        clock: systemClock,
+        jobs: bossJobScheduler(apiBoss),
+        settings,
+        tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+      },
+    });
+    await second.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const address = second.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const file = join(dir, 'wire.json');
+      const run = await bench(
+        `${url},http://127.0.0.1:${port}`,
+        ...[
+          '--scenario',
+          'flow',
+          '--client',
+          'wire',
+          '--users',
+          '80',
+          '--concurrency',
+          '8',
+          '--healthz',
+          '1',
+          '--lapse',
+          '0',
+          '--json',
+          file,
+        ],
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+      expect(report.url.split(',')).toHaveLength(2);
+      expect(report.phases.find((p) => p.name === 'flow: shop')?.procedures.find((f) => f.procedure === 'payments.pay')).toEqual(figures);
+      expect(report.flow?.holdExpiryLagMs).toBeNull();
+      expect(report.invariants).toMatchObject({ passed: true });
+    } finally {
+      await second.close();
+    }
+  });
+
   it('says clearly that the rate limit must be off, and fails, when the server limits queue.enter', { timeout: 60_000 }, async () => {
     const limited = await buildServer({
       orm: db.orm,

@@ -61,9 +61,15 @@ export type Caller = {
   call<T>(procedure: string, run: () => Promise<T>): Promise<Outcome<T>>;
 };
 
-export function createCaller(url: string, transport: Transport, kind: ClientKind, recorder: () => Recorder): Caller {
+/** Users are spread over the API processes round-robin, one process per user for all its calls. */
+export function createCaller(transports: Transport[], kind: ClientKind, recorder: () => Recorder): Caller {
+  let next = 0;
   return {
-    client: (token) => (kind === 'typed' ? typedClient(url, transport, token) : wireClient(transport, token)),
+    client: (token) => {
+      const transport = transports[next++ % transports.length];
+      if (!transport) throw new Error('no API to call');
+      return kind === 'typed' ? typedClient(transport, token) : wireClient(transport, token);
+    },
     async call(procedure, run) {
       const started = performance.now();
       try {
@@ -80,9 +86,9 @@ export function createCaller(url: string, transport: Transport, kind: ClientKind
   };
 }
 
-function typedClient(url: string, transport: Transport, token: string | undefined): BenchClient {
+function typedClient(transport: Transport, token: string | undefined): BenchClient {
   // the client wants the global fetch's type; it calls only (url, { method, headers, body, signal }) and reads ok/json()
-  const api = createFrontRowClient({ url, token, fetch: transport.fetch as unknown as typeof globalThis.fetch });
+  const api = createFrontRowClient({ url: transport.origin, token, fetch: transport.fetch as unknown as typeof globalThis.fetch });
   return {
     setToken: (next) => api.setToken(next),
     enter: (input) => api.queue.enter.mutate(input),

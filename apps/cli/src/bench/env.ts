@@ -7,9 +7,9 @@ import { type ProcedureFigures, Recorder } from './recorder.ts';
 import type { Transport } from './transport.ts';
 
 export type BenchEnv = {
-  url: string;
   concurrency: number;
-  transport: Transport;
+  /** One per API process (`--url a,b`). */
+  transports: Transport[];
   caller: Caller;
   db: BenchDatabase;
   progress: Progress;
@@ -59,6 +59,9 @@ export function phaseRunner(progress: Progress, setRecorder: (recorder: Recorder
     }
   };
 }
+
+/** Seconds of unrecorded load before a fixed-time phase: the server's code for that path is compiled hot first. */
+export const WARM_UP_SECONDS = 1;
 
 /** One phase out of the waves of a phase: times and calls added up, CPU shares weighted by time. */
 export function mergePhases(name: string, waves: PhaseReport[]): PhaseReport {

@@ -19,7 +19,8 @@ import type { Transport } from './transport.ts';
 export const SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow'] as const satisfies readonly Scenario[];
 
 export type BenchOptions = {
-  url: string;
+  /** One API process, or several behind one database (users spread round-robin). */
+  urls: string[];
   scenarios: Scenario[];
   /** `typed`: the project's api-client; `wire`: plain JSON over the ceiling's own transport (see client.ts). */
   client: ClientKind;
@@ -43,13 +44,13 @@ export type BenchOptions = {
   price: number;
 };
 
-export type BenchDeps = { db: BenchDatabase; transport: Transport; progress: Progress };
+export type BenchDeps = { db: BenchDatabase; transports: Transport[]; progress: Progress };
 
 export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
   const startedAt = new Date();
   let recorder = new Recorder();
   let rateLimited = false;
-  const inner = createCaller(options.url, deps.transport, options.client, () => recorder);
+  const inner = createCaller(deps.transports, options.client, () => recorder);
   // after the first RATE_LIMITED every call fails at once, so the loops wind down instead of hammering on
   const caller: Caller = {
     client: inner.client,
@@ -64,9 +65,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     },
   };
   const env: BenchEnv = {
-    url: options.url,
     concurrency: options.concurrency,
-    transport: deps.transport,
+    transports: deps.transports,
     caller,
     db: deps.db,
     progress: deps.progress,
@@ -76,10 +76,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     }),
   };
 
-  const reachable = await deps.transport.get('/healthz').catch((error: unknown) => {
-    throw new Error(`cannot reach ${options.url}/healthz: ${error instanceof Error ? error.message : String(error)}`);
-  });
-  if (reachable !== 200) throw new Error(`${options.url}/healthz answered ${reachable}`);
+  for (const transport of deps.transports) {
+    const reachable = await transport.get('/healthz').catch((error: unknown) => {
+      throw new Error(`cannot reach ${transport.origin}/healthz: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    if (reachable !== 200) throw new Error(`${transport.origin}/healthz answered ${reachable}`);
+  }
 
   const phases: PhaseReport[] = [];
   const concerts: string[] = [];
@@ -228,7 +230,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   const report: Omit<BenchReport, 'targets'> = {
     version: 1,
     startedAt: startedAt.toISOString(),
-    url: options.url,
+    url: options.urls.join(','),
     scenarios: options.scenarios,
     options: { ...options },
     machine: { cores: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },

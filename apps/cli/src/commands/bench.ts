@@ -36,7 +36,10 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
   program
     .command('bench')
     .description('play a flash crowd against a running API and report throughput, latency and the invariants (docs/BENCHMARKS.md)')
-    .requiredOption('--url <url>', 'the API, e.g. http://127.0.0.1:3000 (run it with QUEUE_ENTER_RATE_LIMIT=0)')
+    .requiredOption(
+      '--url <url,...>',
+      'the API, e.g. http://127.0.0.1:3000, or several processes of it comma-separated (run with QUEUE_ENTER_RATE_LIMIT=0)',
+    )
     .addOption(new Option('--scenario <name>', 'what to play').choices([...SCENARIOS, 'all']).default('flow'))
     .addOption(
       new Option('--client <kind>', 'typed: the api-client an app uses; wire: plain JSON per API.md over the same HTTP path as /healthz')
@@ -60,7 +63,10 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
     .action(async (flags: Flags) => {
       const rt = runtime();
       const options: BenchOptions = {
-        url: flags.url.replace(/\/+$/, ''),
+        urls: flags.url
+          .split(',')
+          .map((url) => url.trim().replace(/\/+$/, ''))
+          .filter((url) => url.length > 0),
         scenarios: flags.scenario === 'all' ? [...SCENARIOS] : [flags.scenario],
         client: flags.client,
         users: flags.users,
@@ -78,10 +84,10 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
       };
       if (flags.concert !== undefined && !/^\d+$/.test(flags.concert))
         throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
-      const transport = createTransport(options.url, options.concurrency + 8);
+      const transports = options.urls.map((url) => createTransport(url, options.concurrency + 8));
       const progress = createProgress(process.stderr);
       const work = async (orm: MikroORM) =>
-        await runBench(options, { db: benchDatabase(orm, domainSettings(rt.config)), transport, progress });
+        await runBench(options, { db: benchDatabase(orm, domainSettings(rt.config)), transports, progress });
       try {
         const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
         rt.out(formatReport(report));
@@ -91,7 +97,7 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
           process.stderr.write('error: the invariant check failed (see above)\n');
         }
       } finally {
-        transport.close();
+        for (const transport of transports) transport.close();
       }
     });
 }

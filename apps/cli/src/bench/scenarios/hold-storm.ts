@@ -4,7 +4,7 @@
  * fast the API says no.
  */
 import { randomInt } from 'node:crypto';
-import type { BenchEnv, PhaseReport } from '../env.ts';
+import { type BenchEnv, type PhaseReport, WARM_UP_SECONDS } from '../env.ts';
 import { forEachConcurrently, loopFor } from '../pool.ts';
 import { enterUsers, waitAllAdmitted } from '../users.ts';
 
@@ -32,17 +32,17 @@ export async function runHoldStorm(env: BenchEnv, concertId: string, date: strin
     return { paid, stormers };
   });
   const { stormers, paid } = setup.value;
-  const storm = await env.phase(
-    'hold-storm',
-    { status: (r) => ({ done: r.count('reservations.hold'), total: 0, unit: 'holds' }) },
-    async () =>
-      await loopFor(seconds, stormers.length, async (loop) => {
-        const user = stormers[loop];
-        if (!user) return;
-        const first = randomInt(1, SEATS);
-        const seatNumbers = randomInt(0, 2) === 0 ? [first] : [first, first + 1];
-        await env.caller.call('reservations.hold', () => user.client.hold({ concertId, date, seatNumbers }));
-      }),
+  const holds = (length: number) =>
+    loopFor(length, stormers.length, async (loop) => {
+      const user = stormers[loop];
+      if (!user) return;
+      const first = randomInt(1, SEATS);
+      const seatNumbers = randomInt(0, 2) === 0 ? [first] : [first, first + 1];
+      await env.caller.call('reservations.hold', () => user.client.hold({ concertId, date, seatNumbers }));
+    });
+  await env.phase('hold-storm: warm-up', { setup: true }, () => holds(WARM_UP_SECONDS));
+  const storm = await env.phase('hold-storm', { status: (r) => ({ done: r.count('reservations.hold'), total: 0, unit: 'holds' }) }, () =>
+    holds(seconds),
   );
   return { phases: [setup.report, storm.report] satisfies PhaseReport[], paid };
 }
