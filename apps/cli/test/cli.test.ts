@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { cliMain as main, runCli } from './run-cli.ts';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 let db: TestDatabase;
 
 beforeAll(async () => {
@@ -12,19 +11,7 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-type Run = { code: number; stdout: string; stderr: string };
-
-async function frontrow(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], {
-      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const frontrow = (...args: string[]) => runCli(db.url, ...args);
 
 describe('frontrow CLI', () => {
   it('db migrate on a migrated database applies nothing', async () => {

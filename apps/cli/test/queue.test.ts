@@ -1,13 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { admitQueue, createConcert, createTokenSigner, enterQueue } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { Concert } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { cliMain as main, runCli } from './run-cli.ts';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const tokens = createTokenSigner('cli-queue-test-secret-0123456789abcdefgh');
 let db: TestDatabase;
 
@@ -16,19 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-type Run = { code: number; stdout: string; stderr: string };
-
-async function frontrow(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], {
-      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const frontrow = (...args: string[]) => runCli(db.url, ...args);
 
 async function concertWithLine(options: { maxActive: number; waiting: number }): Promise<string> {
   const { concertId } = await createConcert(testDeps(db.orm), {
