@@ -1,6 +1,6 @@
 import { initTRPC } from '@trpc/server';
 import { ZodError } from 'zod';
-import { DomainError, assertAdmitted, isDatabaseUnavailable, readTicketState } from '@frontrow/core';
+import { DomainError, type TicketState, type TokenClaims, assertAdmitted, isDatabaseUnavailable, readTicketState } from '@frontrow/core';
 import type { Context } from './context.ts';
 import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
 
@@ -50,21 +50,51 @@ export const publicProcedure = t.procedure.use(mapDomainErrors);
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-/** Any valid token, whatever its status: for `queue.status`, `queue.watch`, `queue.leave`. */
-export const ticketProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/** A token whose signature holds, before any query: its claims. */
+const signedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!ctx.authorization) fail('TOKEN_MISSING', 'send your queue token as "Authorization: Bearer <token>"');
   const token = BEARER.exec(ctx.authorization)?.[1];
   if (!token) fail('TOKEN_INVALID', 'the Authorization header is not "Bearer <token>"');
   // the signature is checked before any query: a forged token never reaches the database
   const claims = await ctx.tokens.verify(token);
   if (!claims) fail('TOKEN_INVALID', 'the queue token is forged, altered or malformed');
-  const ticket = await readTicketState(ctx.em, claims, ctx.clock.now());
-  if (!ticket) fail('TOKEN_INVALID', 'unknown queue token');
-  return next({ ctx: { ...ctx, token, ticket } });
+  return next({ ctx: { ...ctx, token, claims } });
 });
 
-/** An ACTIVE token (admitted and not lapsed): for dates, seats, hold, cancel and pay. */
-export const admittedProcedure = ticketProcedure.use(async ({ ctx, next }) => {
-  assertAdmitted(ctx.ticket);
-  return next({ ctx });
+type SignedContext = Context & { token: string; claims: TokenClaims };
+
+function knownTicket(ticket: TicketState | null): TicketState {
+  if (!ticket) fail('TOKEN_INVALID', 'unknown queue token');
+  return ticket;
+}
+
+/** Any valid token, whatever its status: for `queue.status`, `queue.watch`, `queue.leave` and `payments.pay`. */
+export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
+  const ticket = knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
+  return next({ ctx: { ...ctx, ticket } });
 });
+
+/**
+ * How an admitted procedure reads its caller's token (by the verified claims): the token's state, and
+ * whatever else the procedure needs in the same round trip, from the raw input (not validated yet).
+ */
+type CallerRead<Extra extends object> = (ctx: SignedContext, rawInput: unknown) => Promise<{ ticket: TicketState | null } & Extra>;
+
+/**
+ * Where invariant 4 holds at the edge: only an ACTIVE token (admitted and not lapsed) passes, before the
+ * input is validated. `read`'s extra answers join the context; `reservations.hold` reads a taken seat with
+ * the token, so a refusal in a sold-out storm costs one round trip.
+ */
+export function admittedProcedureReading<Extra extends object>(read: CallerRead<Extra>) {
+  return signedProcedure.use(async ({ ctx, next, getRawInput }) => {
+    const { ticket, ...extra } = await read(ctx, await getRawInput());
+    const admitted = knownTicket(ticket);
+    assertAdmitted(admitted);
+    return next({ ctx: { ...ctx, ...extra, ticket: admitted } });
+  });
+}
+
+/** An ACTIVE token, read alone: for dates, seats and cancel. */
+export const admittedProcedure = admittedProcedureReading(async (ctx) => ({
+  ticket: await readTicketState(ctx.em, ctx.claims, ctx.clock.now()),
+}));

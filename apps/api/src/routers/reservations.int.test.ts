@@ -28,17 +28,20 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A user with a token of the concert written straight into the table (admission is the queue's work), signed. */
-async function userWithToken(status: 'ACTIVE' | 'WAITING' = 'ACTIVE'): Promise<string> {
+type TokenState = { status?: 'ACTIVE' | 'WAITING' | 'EXPIRED'; activeUntil?: Date | null; concert?: string };
+
+/** A user with a token written straight into the table (admission is the queue's work), signed: ACTIVE for 10 minutes unless told. */
+async function userWithToken(status: TokenState['status'] = 'ACTIVE', state: Omit<TokenState, 'status'> = {}): Promise<string> {
+  const concert = state.concert ?? concertId;
   const userId = crypto.randomUUID();
-  const activeUntil = status === 'ACTIVE' ? new Date(Date.now() + 600_000) : null;
+  const activeUntil = state.activeUntil !== undefined ? state.activeUntil : status === 'ACTIVE' ? new Date(Date.now() + 600_000) : null;
   const [row] = await db.orm.em.getConnection().execute<{ id: string; ticket: string }[]>(
     `insert into queue_token (concert_id, user_id, ticket, status, activated_at, active_until)
-     values (?, ?, nextval('${ticketSequenceName(concertId)}'), ?, ?, ?) returning id, ticket`,
-    [concertId, userId, status, activeUntil && new Date(), activeUntil],
+     values (?, ?, nextval('${ticketSequenceName(concert)}'), ?, ?, ?) returning id, ticket`,
+    [concert, userId, status, activeUntil && new Date(), activeUntil],
   );
   if (!row) throw new Error('no token');
-  return `Bearer ${await inner.tokens.sign({ tokenId: String(row.id), userId, concertId, ticket: Number(row.ticket) })}`;
+  return `Bearer ${await inner.tokens.sign({ tokenId: String(row.id), userId, concertId: concert, ticket: Number(row.ticket) })}`;
 }
 
 type Answer = { status: number; data: unknown; reason: string | undefined; issues: unknown[] | undefined };
@@ -166,6 +169,57 @@ describe('booking over HTTP', () => {
       status: 404,
       reason: 'RESERVATION_NOT_FOUND',
     });
+  });
+
+  it('a hold of a taken seat answers the token first: TOKEN_*, QUEUE_NOT_ADMITTED, WRONG_CONCERT, then the hold limit, then SEAT_UNAVAILABLE', async () => {
+    const owner = await userWithToken();
+    expect((await hold({ concertId, date: DATE, seatNumbers: [30] }, owner)).status).toBe(200);
+    const full = await userWithToken();
+    expect((await hold({ concertId, date: '2030-12-25', seatNumbers: [31, 32, 33, 34] }, full)).status).toBe(200);
+    const active = await userWithToken();
+    const claims = await inner.tokens.verify(active.slice('Bearer '.length));
+    if (!claims) throw new Error('no claims');
+
+    const callers: [caller: string | undefined, reason: string][] = [
+      [undefined, 'TOKEN_MISSING'],
+      ['Basic abc', 'TOKEN_INVALID'],
+      [`${active.slice(0, -2)}xx`, 'TOKEN_INVALID'],
+      [`Bearer ${await inner.tokens.sign({ ...claims, tokenId: '999999999' })}`, 'TOKEN_INVALID'],
+      [`Bearer ${await inner.tokens.sign({ ...claims, userId: crypto.randomUUID() })}`, 'TOKEN_INVALID'],
+      [await userWithToken('WAITING'), 'QUEUE_NOT_ADMITTED'],
+      [await userWithToken('ACTIVE', { activeUntil: new Date(Date.now() - 1000) }), 'TOKEN_EXPIRED'],
+      [await userWithToken('EXPIRED'), 'TOKEN_EXPIRED'],
+      [await userWithToken('ACTIVE', { concert: otherConcertId }), 'WRONG_CONCERT'],
+      [full, 'HOLD_LIMIT_EXCEEDED'],
+      [active, 'SEAT_UNAVAILABLE'],
+    ];
+    for (const [caller, reason] of callers) {
+      const answer = await call('mutation', 'reservations.hold', { concertId, date: DATE, seatNumbers: [29, 30] }, caller);
+      expect({ caller, reason: answer.reason }).toEqual({ caller, reason });
+      // the input is checked after the token, and before the concert: a caller the guard lets through gets VALIDATION
+      const invalid = await call('mutation', 'reservations.hold', { concertId, date: DATE, seatNumbers: [0, 30] }, caller);
+      const guarded = ['WRONG_CONCERT', 'HOLD_LIMIT_EXCEEDED', 'SEAT_UNAVAILABLE'].includes(reason) ? 'VALIDATION' : reason;
+      expect({ caller, reason: invalid.reason }).toEqual({ caller, reason: guarded });
+    }
+  });
+
+  it('a hold of a taken seat is refused in one round trip to the database', async () => {
+    const owner = await userWithToken();
+    expect((await hold({ concertId, date: DATE, seatNumbers: [25] }, owner)).status).toBe(200);
+    const stormer = await userWithToken();
+    const pool = await db.orm.em.getConnection().getNativeClient();
+    let checkouts = 0;
+    const count = () => checkouts++;
+    pool.on('acquire', count);
+    try {
+      expect(await hold({ concertId, date: DATE, seatNumbers: [24, 25] }, stormer)).toMatchObject({
+        status: 409,
+        reason: 'SEAT_UNAVAILABLE',
+      });
+    } finally {
+      pool.off('acquire', count);
+    }
+    expect(checkouts).toBe(1);
   });
 
   it('dates, seats, hold and cancel need an ACTIVE token: none is TOKEN_MISSING, a waiting one QUEUE_NOT_ADMITTED', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { cancelReservation, cancelReservationInput, holdSeats, holdSeatsInput } from '@frontrow/core';
-import { admittedProcedure, router } from '../trpc.ts';
+import { cancelReservation, cancelReservationInput, holdSeats, holdSeatsInput, readHoldPrecheck } from '@frontrow/core';
+import { admittedProcedure, admittedProcedureReading, router } from '../trpc.ts';
 
 const heldReservation = z.object({
   reservationId: z.string(),
@@ -13,10 +13,11 @@ const heldReservation = z.object({
 const cancelledReservation = z.object({ reservationId: z.string(), status: z.literal('CANCELLED') });
 
 export const reservationsRouter = router({
-  hold: admittedProcedure
+  // the guard reads a taken seat together with the token: a sold-out storm's refusals cost one round trip
+  hold: admittedProcedureReading((ctx, raw) => readHoldPrecheck(ctx.em, ctx.claims, raw, ctx.clock.now()))
     .input(holdSeatsInput)
     .output(heldReservation)
-    .mutation(({ ctx, input }) => holdSeats(ctx, ctx.ticket, input)),
+    .mutation(({ ctx, input }) => holdSeats(ctx, ctx.ticket, input, { takenSeat: ctx.takenSeat })),
   cancel: admittedProcedure
     .input(cancelReservationInput)
     .output(cancelledReservation)

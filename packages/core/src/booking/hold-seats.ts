@@ -3,7 +3,15 @@ import { type EntityManager, LockMode, QueueToken, Reservation, Schedule, Seat, 
 import { isoDate } from '../dates.ts';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
-import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
+import {
+  type TicketRow,
+  type TicketState,
+  assertTicketConcert,
+  claimedTicketState,
+  readTicketState,
+  ticketStateSqlWith,
+} from '../queue/ticket.ts';
+import type { TokenClaims } from '../queue/token-signer.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { concertIdSchema } from '../queue/concert-id.ts';
 import { MAX_SEATS_PER_USER, assertWithinHoldLimit, holdExpiresAt, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
@@ -11,8 +19,17 @@ import { MAX_SEATS_PER_USER, assertWithinHoldLimit, holdExpiresAt, seatConflictA
 export const holdSeatsInput = z.object({ concertId: concertIdSchema, date: isoDate, seatNumbers: seatNumbersSchema });
 
 export type HoldSeatsInput = z.input<typeof holdSeatsInput>;
+type HoldSeats = z.output<typeof holdSeatsInput>;
+type HoldRow = TicketRow & { taken_seat: number | null };
 /** Who holds: the admitted queue token of the caller. */
 export type Holder = Pick<TicketState, 'tokenId' | 'userId' | 'concertId'>;
+/** What a hold learns before its transaction, in the admitted guard's one round trip (`readHoldPrecheck`). */
+export type HoldPrecheck = {
+  /** The caller's token as `readTicketState` reads it: null when unknown or not the one claimed. */
+  ticket: TicketState | null;
+  /** A wanted seat that is taken now (see `readHoldRow`); null when none is, or the input was not asked about. */
+  takenSeat: number | null;
+};
 export type HeldReservation = {
   reservationId: string;
   date: string;
@@ -30,14 +47,20 @@ export type HeldReservation = {
  * seats per concert cannot be raced. A seat whose hold lapsed is free: its stale reservation is marked
  * EXPIRED here and all its seats freed, whether or not the worker has run.
  */
-export async function holdSeats(deps: Deps, holder: Holder, raw: HoldSeatsInput): Promise<HeldReservation> {
+export async function holdSeats(
+  deps: Deps,
+  holder: Holder,
+  raw: HoldSeatsInput,
+  precheck?: Pick<HoldPrecheck, 'takenSeat'>,
+): Promise<HeldReservation> {
   const input = holdSeatsInput.parse(raw);
   assertTicketConcert(holder, input.concertId);
   const numbers = [...input.seatNumbers].sort((a, b) => a - b);
 
   // A sold-out storm is all rejections: a seat taken now is taken, and saying so needs no transaction and
   // no lock (the locked path below queued every rejection behind the seat locks of the ones before it).
-  const taken = await takenSeat(deps.em, holder, input.concertId, input.date, numbers, deps.clock.now());
+  // The API's guard read it already, with the token; a caller without a precheck reads it here.
+  const taken = precheck ? precheck.takenSeat : await takenSeat(deps.em, holder, input, deps.clock.now());
   if (taken !== null) throw new DomainError('SEAT_UNAVAILABLE', `seat ${taken} is taken; pick another`);
 
   return await inTransaction(deps.em, async (em) => {
@@ -108,25 +131,54 @@ export async function holdSeats(deps: Deps, holder: Holder, raw: HoldSeatsInput)
 }
 
 /**
- * One prepared read, no lock: a requested seat that is RESERVED, or HELD and unexpired, now, but only where
- * the locked path would answer SEAT_UNAVAILABLE too (an admitted token, an upcoming performance, a hold
- * within the limit), so the answer and its precedence are the same. Null: go the locked way.
+ * The admitted guard's read for a hold: the token's state and, in the same statement, `takenSeat`, so a
+ * refusal in a sold-out storm costs one round trip. Input the schema refuses is not asked about (only its
+ * token is read), so the guard's answers still come before VALIDATION.
  */
-async function takenSeat(em: EntityManager, holder: Holder, concertId: string, date: string, numbers: number[], now: Date) {
-  const rows = await queryPrepared<{ number: number }>(
-    em,
-    'frontrow_hold_taken_seat',
-    `select s.number from seat s join schedule d on d.id = s.schedule_id
-      where d.concert_id = $1 and d.date = $2::date and d.starts_at > $3 and s.number = any($4::int[])
-        and (s.status = 'RESERVED' or (s.status = 'HELD' and s.held_until > $3))
-        and exists (select 1 from queue_token t where t.id = $5 and t.user_id = $6 and t.concert_id = $1
-                       and t.status = 'ACTIVE' and t.active_until > $3)
-        and (select coalesce(sum(cardinality(r.seat_numbers)), 0) from reservation r
-              where r.user_id = $6 and r.concert_id = $1 and r.status = 'HELD' and r.expires_at > $3) + cardinality($4::int[]) <= $7
-      order by s.number limit 1`,
-    [concertId, date, now, numbers, holder.tokenId, holder.userId, MAX_SEATS_PER_USER],
-  );
-  return rows[0]?.number ?? null;
+export async function readHoldPrecheck(em: EntityManager, claims: TokenClaims, raw: unknown, now: Date): Promise<HoldPrecheck> {
+  const input = holdSeatsInput.safeParse(raw);
+  if (!input.success) return { ticket: await readTicketState(em, claims, now), takenSeat: null };
+  const row = await readHoldRow(em, claims, input.data, now);
+  return { ticket: claimedTicketState(claims, row, now), takenSeat: row?.taken_seat ?? null };
+}
+
+/** A hold's taken seat read without the guard (a caller that passes no precheck); the token's columns go unused. */
+async function takenSeat(em: EntityManager, holder: Holder, input: HoldSeats, now: Date): Promise<number | null> {
+  return (await readHoldRow(em, holder, input, now))?.taken_seat ?? null;
+}
+
+/** `$1` is the token; `$2`…`$7` the hold: concert, date, now, seats, user, the seat limit. */
+const HOLD_PRECHECK_SQL = ticketStateSqlWith(`(
+        select s.number from seat s join schedule d on d.id = s.schedule_id
+         where d.concert_id = $2 and d.date = $3::date and d.starts_at > $4 and s.number = any($5::int[])
+           and (s.status = 'RESERVED' or (s.status = 'HELD' and s.held_until > $4))
+           and t.user_id = $6 and t.concert_id = $2 and t.status = 'ACTIVE' and t.active_until > $4
+           and (select coalesce(sum(cardinality(r.seat_numbers)), 0) from reservation r
+                 where r.user_id = $6 and r.concert_id = $2 and r.status = 'HELD' and r.expires_at > $4) + cardinality($5::int[]) <= $7
+         order by s.number limit 1) as taken_seat`);
+
+/**
+ * The holder's token row with `taken_seat`: the lowest requested seat that is RESERVED, or HELD and unexpired,
+ * now, but only where the locked path would answer SEAT_UNAVAILABLE too (this user's admitted token of the
+ * concert, an upcoming performance, a hold within the limit), so the answer and its precedence are the same.
+ * Null: go the locked way. One prepared read, no lock.
+ */
+async function readHoldRow(
+  em: EntityManager,
+  holder: Pick<Holder, 'tokenId' | 'userId'>,
+  input: HoldSeats,
+  now: Date,
+): Promise<HoldRow | undefined> {
+  const rows = await queryPrepared<HoldRow>(em, 'frontrow_hold_precheck', HOLD_PRECHECK_SQL, [
+    holder.tokenId,
+    input.concertId,
+    input.date,
+    now,
+    input.seatNumbers,
+    holder.userId,
+    MAX_SEATS_PER_USER,
+  ]);
+  return rows[0];
 }
 
 /** The guard checked the token before the transaction; this re-checks it under its row lock. */

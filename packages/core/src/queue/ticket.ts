@@ -42,12 +42,26 @@ export type TicketRow = {
   active_ttl_seconds: number;
 };
 
+/** A token's state: its row `t` joined with its concert `c`, both by primary key. */
+const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
+            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds`;
+const TICKET_FROM = 'from queue_token t join concert c on c.id = t.concert_id';
+
 /** The status read: one row by the token's primary key, joined with its concert by primary key. */
-export const TICKET_STATE_SQL = `select t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
-            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds
-       from queue_token t join concert c on c.id = t.concert_id
+export const TICKET_STATE_SQL = `select ${TICKET_COLUMNS}
+       ${TICKET_FROM}
       where t.id = ?`;
 const TICKET_STATE_PREPARED = TICKET_STATE_SQL.replace('t.id = ?', 't.id = $1');
+
+/**
+ * The status read of token `$1` with more columns computed from the same row (`t`, `c`): a procedure
+ * that needs the token's state and one more answer pays one round trip for both.
+ */
+export function ticketStateSqlWith(columns: string): string {
+  return `select ${TICKET_COLUMNS}, ${columns}
+       ${TICKET_FROM}
+      where t.id = $1`;
+}
 
 /**
  * One indexed read by primary key (the hot path of polling): no transaction, no identity map.
@@ -57,7 +71,11 @@ export async function readTicketState(em: EntityManager, claims: TokenClaims, no
   // a named prepared statement: every poll runs it, and parsing and planning it each time cost PostgreSQL
   // more than running it (docs/BENCHMARKS.md)
   const rows = await queryPrepared<TicketRow>(em, 'frontrow_ticket_state', TICKET_STATE_PREPARED, [claims.tokenId]);
-  const row = rows[0];
+  return claimedTicketState(claims, rows[0], now);
+}
+
+/** The state of the row read for a token's claims, or null when there is none or it does not match them. */
+export function claimedTicketState(claims: TokenClaims, row: TicketRow | undefined, now: Date): TicketState | null {
   if (!row || row.user_id !== claims.userId || String(row.concert_id) !== claims.concertId || Number(row.ticket) !== claims.ticket) {
     return null;
   }
