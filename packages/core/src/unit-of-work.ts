@@ -1,5 +1,5 @@
 import { DeadlockException, DriverException, LockWaitTimeoutException, OptimisticLockError, ConnectionException } from '@mikro-orm/core';
-import type { EntityManager } from '@frontrow/db';
+import { type EntityManager, type PreparedTransaction, inPreparedTransaction } from '@frontrow/db';
 import { DomainError } from './errors.ts';
 
 export type UnitOfWorkOptions = {
@@ -18,11 +18,27 @@ export async function inTransaction<T>(
   work: (em: EntityManager) => Promise<T>,
   options: UnitOfWorkOptions = {},
 ): Promise<T> {
+  // row-lock waits are bounded per connection (lock_timeout, see packages/db orm.ts): a stuck lock is BUSY
+  return await retrying(() => em.fork().transactional(work), options);
+}
+
+/**
+ * `inTransaction` for a use case written as SQL: one transaction of named prepared statements on a
+ * connection of the ORM's pool, the same replays and the same BUSY.
+ */
+export async function inSqlTransaction<T>(
+  em: EntityManager,
+  work: (tx: PreparedTransaction) => Promise<T>,
+  options: UnitOfWorkOptions = {},
+): Promise<T> {
+  return await retrying(() => inPreparedTransaction(em, work), options);
+}
+
+async function retrying<T>(run: () => Promise<T>, options: UnitOfWorkOptions): Promise<T> {
   const attempts = options.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
     try {
-      // row-lock waits are bounded per connection (lock_timeout, see packages/db orm.ts): a stuck lock is BUSY
-      return await em.fork().transactional(work);
+      return await run();
     } catch (error) {
       if (error instanceof DomainError) throw error;
       if (isDatabaseUnavailable(error)) throw new DomainError('BUSY', 'the database is unavailable; retry shortly', { cause: error });

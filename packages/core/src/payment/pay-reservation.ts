@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { EntityManager, QueueTokenStatus, ReservationStatus } from '@frontrow/db';
+import type { PreparedTransaction, QueueTokenStatus, ReservationStatus } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
-import { inTransaction } from '../unit-of-work.ts';
+import { inSqlTransaction } from '../unit-of-work.ts';
 import { idempotencyKey, replayOnUniqueViolation } from '../wallet/idempotency.ts';
 
 /** A bigint key as the wire carries it: decimal, and small enough that PostgreSQL never rejects it. */
@@ -35,7 +35,7 @@ type Outcome = { receipt: PaymentReceipt; freedSlotOf: string | null };
  */
 export async function payReservation(deps: Deps, raw: PayReservationInput): Promise<PaymentReceipt> {
   const input = payReservationRequest.parse(raw);
-  const outcome = await replayOnUniqueViolation(() => inTransaction(deps.em, (em) => pay(em, deps.clock.now(), input)));
+  const outcome = await replayOnUniqueViolation(() => inSqlTransaction(deps.em, (tx) => pay(tx, deps.clock.now(), input)));
   if (outcome.freedSlotOf !== null) {
     // best effort: the payment is committed whatever happens here, and the admitter's own round catches up
     await deps.jobs.nudgeAdmission(outcome.freedSlotOf).catch(() => {});
@@ -43,15 +43,15 @@ export async function payReservation(deps: Deps, raw: PayReservationInput): Prom
   return outcome.receipt;
 }
 
-async function pay(em: EntityManager, now: Date, input: Request): Promise<Outcome> {
+async function pay(tx: PreparedTransaction, now: Date, input: Request): Promise<Outcome> {
   const key = input.idempotencyKey ?? null;
   if (key !== null) {
     // Payments and charges of one user queue up on the wallet lock. With a key, take it in a statement of
     // its own, so that the next statement (a new snapshot) sees every payment of this key committed by
     // the one we waited for.
-    await em.execute('select id from wallet where user_id = ? for update', [input.userId]);
+    await tx.query('frontrow_pay_wallet_lock', 'select id from wallet where user_id = $1 for update', [input.userId]);
   }
-  const state = await lockAndRead(em, input);
+  const state = await lockAndRead(tx, input);
 
   if (state.earlier_payment_id !== null) {
     if (state.earlier_reservation_id !== input.reservationId) {
@@ -68,7 +68,7 @@ async function pay(em: EntityManager, now: Date, input: Request): Promise<Outcom
   if (state.reservation_id === null || state.reservation_user_id !== input.userId) {
     throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${input.reservationId} of yours`);
   }
-  if (state.reservation_status === 'CONFIRMED') return await replayOfConfirmed(em, input);
+  if (state.reservation_status === 'CONFIRMED') return await replayOfConfirmed(tx, input);
   if (state.reservation_status !== 'HELD') {
     throw new DomainError('RESERVATION_NOT_PAYABLE', `reservation ${input.reservationId} is ${state.reservation_status}`);
   }
@@ -92,7 +92,7 @@ async function pay(em: EntityManager, now: Date, input: Request): Promise<Outcom
     throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${input.reservationId} has expired`);
   }
 
-  const written = await writePayment(em, now, input, state, amount);
+  const written = await writePayment(tx, now, input, state, amount);
   return {
     receipt: receiptOf(written.id, input.reservationId, { amount, paid_at: now }, written.balance ?? balance),
     freedSlotOf: state.reservation_concert_id,
@@ -130,19 +130,20 @@ type PaymentState = {
  * it. `for update` returns the newest committed row, whatever the statement's snapshot. The key lookups
  * come from the snapshot: with a key, the wallet lock was taken by the statement before.
  */
-async function lockAndRead(em: EntityManager, input: Request): Promise<PaymentState> {
+async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<PaymentState> {
   const key = input.idempotencyKey ?? null;
-  const rows = await em.execute<PaymentState[]>(
+  const rows = await tx.query<PaymentState>(
+    'frontrow_pay_lock',
     `with w as materialized (
-       select id, balance from wallet where user_id = ? for update
+       select id, balance from wallet where user_id = $1 for update
      ), t as materialized (
        select user_id, concert_id, status, active_until from queue_token
-        where id = ? and (select count(*) from w) >= 0 for update
+        where id = $2 and (select count(*) from w) >= 0 for update
      ), r as materialized (
        select id, user_id, concert_id, status, expires_at, total_price, cardinality(seat_numbers) as seat_count from reservation
-        where id = ? and (select count(*) from t) >= 0 for update
+        where id = $3 and (select count(*) from t) >= 0 for update
      ), s as materialized (
-       select id from seat where reservation_id = ? and status = 'HELD' and (select count(*) from r) >= 0 order by number for update
+       select id from seat where reservation_id = $4 and status = 'HELD' and (select count(*) from r) >= 0 order by number for update
      )
      select w.id as wallet_id, w.balance,
             t.user_id as token_user_id, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
@@ -155,8 +156,8 @@ async function lockAndRead(em: EntityManager, input: Request): Promise<PaymentSt
        left join w on true
        left join t on true
        left join r on true
-       left join payment p on p.user_id = ? and p.idempotency_key = ?
-       left join wallet_transaction l on l.wallet_id = w.id and l.idempotency_key = ?`,
+       left join payment p on p.user_id = $5 and p.idempotency_key = $6
+       left join wallet_transaction l on l.wallet_id = w.id and l.idempotency_key = $7`,
     [input.userId, input.tokenId, input.reservationId, input.reservationId, input.userId, key, key],
   );
   const state = rows[0];
@@ -179,7 +180,7 @@ async function lockAndRead(em: EntityManager, input: Request): Promise<PaymentSt
  * so each write must touch exactly the rows the read found; anything else is a bug and rolls it all back.
  */
 async function writePayment(
-  em: EntityManager,
+  tx: PreparedTransaction,
   now: Date,
   input: Request,
   state: PaymentState,
@@ -187,22 +188,23 @@ async function writePayment(
 ): Promise<{ id: string; balance: number | null }> {
   const key = input.idempotencyKey ?? null;
   const debited = amount > 0 ? state.wallet_id : null;
-  const rows = await em.execute<{ id: string; balance: string | null; sold: string; confirmed: string; completed: string }[]>(
+  const rows = await tx.query<{ id: string; balance: string | null; sold: string; confirmed: string; completed: string }>(
+    'frontrow_pay_write',
     `with debit as (
-       update wallet set balance = balance - ?, version = version + 1 where id = ? returning id, balance
+       update wallet set balance = balance - $1, version = version + 1 where id = $2 returning id, balance
      ), ledger as (
        insert into wallet_transaction (wallet_id, type, amount, balance_after, idempotency_key, created_at)
-       select id, 'PAYMENT', ?, balance, ?, ? from debit
+       select id, 'PAYMENT', $3::bigint, balance, $4::varchar, $5::timestamptz from debit
      ), sold as (
        update seat set status = 'RESERVED', held_until = null, version = version + 1
-        where reservation_id = ? and status = 'HELD' returning id
+        where reservation_id = $6 and status = 'HELD' returning id
      ), confirmed as (
-       update reservation set status = 'CONFIRMED', version = version + 1 where id = ? and status = 'HELD' returning id
+       update reservation set status = 'CONFIRMED', version = version + 1 where id = $7 and status = 'HELD' returning id
      ), completed as (
-       update queue_token set status = 'COMPLETED', version = version + 1 where id = ? and status = 'ACTIVE' returning id
+       update queue_token set status = 'COMPLETED', version = version + 1 where id = $8 and status = 'ACTIVE' returning id
      )
      insert into payment (reservation_id, user_id, amount, idempotency_key, paid_at)
-     values (?, ?, ?, ?, ?)
+     values ($9, $10, $11, $12, $13)
      returning id, (select balance from debit) as balance, (select count(*) from sold) as sold,
                (select count(*) from confirmed) as confirmed, (select count(*) from completed) as completed`,
     [
@@ -233,15 +235,20 @@ async function writePayment(
  * free reservation) may have confirmed it while we waited: its payment, read now (a new snapshot), is the
  * answer to a replay; anyone else is told it is paid.
  */
-async function replayOfConfirmed(em: EntityManager, input: Request): Promise<Outcome> {
-  const rows = await em.execute<
-    { id: string; amount: number; paid_at: Date | string; idempotency_key: string | null; balance_after: string | null }[]
-  >(
+async function replayOfConfirmed(tx: PreparedTransaction, input: Request): Promise<Outcome> {
+  const rows = await tx.query<{
+    id: string;
+    amount: number;
+    paid_at: Date | string;
+    idempotency_key: string | null;
+    balance_after: string | null;
+  }>(
+    'frontrow_pay_of_reservation',
     `select p.id, p.amount, p.paid_at, p.idempotency_key, coalesce(l.balance_after, w.balance) as balance_after
        from payment p
        left join wallet w on w.user_id = p.user_id
        left join wallet_transaction l on l.wallet_id = w.id and l.idempotency_key = p.idempotency_key
-      where p.reservation_id = ?`,
+      where p.reservation_id = $1`,
     [input.reservationId],
   );
   const payment = rows[0];

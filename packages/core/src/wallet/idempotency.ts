@@ -15,7 +15,12 @@ export async function replayOnUniqueViolation<T>(run: () => Promise<T>): Promise
   try {
     return await run();
   } catch (error) {
-    if (!(error instanceof UniqueConstraintViolationException)) throw error;
+    if (!isUniqueViolation(error)) throw error;
     return await run();
   }
+}
+
+/** From the ORM (its exception) or from a use case written as SQL (the driver's error, SQLSTATE 23505). */
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof UniqueConstraintViolationException || (error instanceof Error && 'code' in error && error.code === '23505');
 }
