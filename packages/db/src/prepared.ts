@@ -1,4 +1,4 @@
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import pg, { type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
@@ -47,4 +47,22 @@ export async function inPreparedTransaction<T>(em: EntityManager, work: (tx: Pre
 
 async function nativePool(em: EntityManager): Promise<Pool> {
   return await em.getConnection().getNativeClient();
+}
+
+/**
+ * Statements sent together as one simple query: one round trip, which PostgreSQL runs as one implicit
+ * transaction (all or nothing; locks held until the last statement ends), each statement with a snapshot
+ * of its own, so a statement sees what committed while an earlier one waited for a lock. For a use case
+ * whose whole cost would otherwise be its begin and commit round trips (`queue.enter`). The simple protocol
+ * takes no parameters: every value goes in through `sqlLiteral`. The rows of each statement, in order.
+ */
+export async function queryScript(em: EntityManager, statements: string[]): Promise<QueryResultRow[][]> {
+  const results = await (await nativePool(em)).query(statements.join(';\n'));
+  // pg answers one statement with a result, several with an array of them
+  return (Array.isArray(results) ? (results as QueryResult[]) : [results]).map((result) => result.rows);
+}
+
+/** A value as an SQL string literal, quoted and escaped by the driver (`pg`'s own escaping). */
+export function sqlLiteral(value: string): string {
+  return pg.escapeLiteral(value);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ticketSequenceName } from '@frontrow/db';
+import { queryScript, sqlLiteral, ticketSequenceName } from '@frontrow/db';
 import type { EntityManager } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
@@ -28,26 +28,67 @@ type LiveTokenRow = { id: string; ticket: string; status: 'WAITING' | 'ACTIVE'; 
 export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: EnterQueueInput): Promise<QueueTicket> {
   const input = enterQueueInput.parse(raw);
   const userId = input.userId.toLowerCase();
-  const entered = await inTransaction(deps.em, async (em) => {
-    // Four round trips in all (a flash crowd is made of these): begin, the locks with the concert's
-    // figures, the live token or a new one, commit.
-    const concert = await lockConcertAndUser(em, input.concertId, userId);
-    if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
-
-    const now = deps.clock.now();
-    const found = await findOrInsertToken(em, input.concertId, userId);
-    if (found.status === 'WAITING' || isUnlapsed(found, now)) return { concert, token: found, freedSlot: false };
+  let entered = await enterAtOnce(deps.em, input.concertId, userId);
+  if (!entered) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
+  if (entered.token.status === 'ACTIVE' && !isUnlapsed(entered.token, deps.clock.now())) {
     // an ACTIVE token past activeUntil is no longer a place: it expires now and the user starts again
-    await em.execute(`update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE'`, [found.id]);
-    const token = (await insertWaitingToken(em, input.concertId, userId)) ?? (await findLiveToken(em, input.concertId, userId));
-    if (!token) throw new Error(`no live token for user ${userId} in concert ${input.concertId} after entering`);
-    return { concert, token, freedSlot: true };
-  });
-  if (entered.freedSlot) await nudgeAdmission(deps, input.concertId);
+    entered = await replaceLapsedToken(deps, input.concertId, userId);
+    await nudgeAdmission(deps, input.concertId);
+  }
 
   const state = ticketState(entered.concert, entered.token, userId, deps.clock.now());
   const signed = await deps.tokens.sign({ tokenId: state.tokenId, userId, concertId: state.concertId, ticket: state.ticket });
   return toQueueTicket(signed, state);
+}
+
+type Entered = { concert: ConcertQueueRow; token: LiveTokenRow };
+
+/**
+ * The common case in one round trip (a flash crowd is made of these): the two locks with the concert's
+ * figures, then the live token or a new one, sent as one script that PostgreSQL runs as one transaction.
+ * The second statement takes its snapshot after the first got the user's lock, so it sees a parallel
+ * entry of the same user that committed meanwhile. Null for a concert that does not exist (no lock was
+ * taken and no ticket drawn: the insert draws only for a concert row it found).
+ */
+async function enterAtOnce(em: EntityManager, concertId: string, userId: string): Promise<Entered | null> {
+  const concert = sqlLiteral(concertId);
+  const user = sqlLiteral(userId);
+  const [concerts, tokens] = await queryScript(em, [
+    lockConcertAndUserSql(concert, user),
+    `with live as (
+       select id, ticket, status, active_until from queue_token
+        where concert_id = ${concert} and user_id = ${user} and status in ('WAITING', 'ACTIVE')
+     ), fresh as (
+       insert into queue_token (concert_id, user_id, ticket, status)
+       select c.id, ${user}, nextval(${sqlLiteral(ticketSequenceName(concertId))}::text::regclass), 'WAITING'
+         from concert c where c.id = ${concert} and not exists (select 1 from live)
+       on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
+       returning id, ticket, status, active_until
+     )
+     select id, ticket, status, active_until from live
+     union all
+     select id, ticket, status, active_until from fresh`,
+  ]);
+  const row = concerts?.[0] as ConcertQueueRow | undefined;
+  if (!row) return null;
+  const token = tokens?.[0] as LiveTokenRow | undefined;
+  if (!token) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
+  return { concert: row, token };
+}
+
+/** The rare case, as a unit of work of its own: the user's ACTIVE token lapsed; it expires, and a new one waits. */
+async function replaceLapsedToken(deps: Deps, concertId: string, userId: string): Promise<Entered> {
+  return await inTransaction(deps.em, async (em) => {
+    const concert = await lockConcertAndUser(em, concertId, userId);
+    if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${concertId} does not exist`);
+    const found = await findLiveToken(em, concertId, userId);
+    if (found && (found.status === 'WAITING' || isUnlapsed(found, deps.clock.now()))) return { concert, token: found };
+    if (found)
+      await em.execute(`update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE'`, [found.id]);
+    const token = (await insertWaitingToken(em, concertId, userId)) ?? (await findLiveToken(em, concertId, userId));
+    if (!token) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
+    return { concert, token };
+  });
 }
 
 /**
@@ -57,40 +98,16 @@ export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: Ente
  * a position that overestimates, as positions may (DESIGN.md, "The queue").
  */
 async function lockConcertAndUser(em: EntityManager, concertId: string, userId: string): Promise<ConcertQueueRow | null> {
-  const rows = await em.execute<ConcertQueueRow[]>(
-    `select c.id, c.max_active, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
-       from concert c
-       cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext(?), hashtext(?)) as mine) locked
-      where c.id = ?`,
-    [concertId, userId, concertId],
-  );
+  const rows = await em.execute<ConcertQueueRow[]>(lockConcertAndUserSql('?', '?'), [concertId, userId, concertId]);
   return rows[0] ?? null;
 }
 
-/**
- * Under the user's lock (taken by an earlier statement, so this one sees what a parallel entry committed):
- * the user's live token, or a new WAITING one. The ticket is drawn only when there is no live token, so a
- * user entering again burns no ticket.
- */
-async function findOrInsertToken(em: EntityManager, concertId: string, userId: string): Promise<LiveTokenRow> {
-  const rows = await em.execute<LiveTokenRow[]>(
-    `with live as (
-       select id, ticket, status, active_until from queue_token
-        where concert_id = ? and user_id = ? and status in ('WAITING', 'ACTIVE')
-     ), fresh as (
-       insert into queue_token (concert_id, user_id, ticket, status)
-       select ?, ?, nextval(?::regclass), 'WAITING' where not exists (select 1 from live)
-       on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
-       returning id, ticket, status, active_until
-     )
-     select id, ticket, status, active_until from live
-     union all
-     select id, ticket, status, active_until from fresh`,
-    [concertId, userId, concertId, userId, ticketSequenceName(concertId)],
-  );
-  const row = rows[0];
-  if (!row) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
-  return row;
+/** The locks and figures statement, for the script (literals) and for the unit of work (`?` parameters). */
+function lockConcertAndUserSql(concertId: string, userId: string): string {
+  return `select c.id, c.max_active, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
+       from concert c
+       cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext(${concertId}), hashtext(${userId})) as mine) locked
+      where c.id = ${concertId}`;
 }
 
 async function findLiveToken(em: EntityManager, concertId: string, userId: string): Promise<LiveTokenRow | null> {
