@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
@@ -12,7 +13,10 @@ import { type AppRouter, appRouter } from './router.ts';
 export type ServerDeps = {
   orm: MikroORM;
   inner: InnerContext;
-  /** Fastify's pino options (`{ level, stream? }`); the server adds request ids and redaction. Off when unset. */
+  /**
+   * Fastify's pino options (`{ level, stream? }`); the server adds request ids and redaction. Off when unset.
+   * Without a `stream`, lines go to stdout through a buffer written asynchronously (OPERATIONS.md, Logs).
+   */
   logger?: FastifyServerOptions['logger'];
   /** `queue.enter` calls allowed per client address per minute (QUEUE_ENTER_RATE_LIMIT); 0 or unset: no limit. */
   queueEnterRateLimit?: number;
@@ -24,6 +28,9 @@ const TRPC_PREFIX = '/trpc';
 const ENTER = 'queue.enter';
 /** How long /readyz and a /metrics scrape wait on the database before answering without it. */
 const PROBE_TIMEOUT_MS = 2_000;
+/** Log bytes gathered before a write to stdout (a dozen request lines), and the longest a line waits. */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_MS = 1_000;
 
 /** Never in a log line: the bearer token, secrets, connection strings (they carry passwords). */
 const REDACTED_PATHS = [
@@ -58,8 +65,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   };
 
+  const stdout = deps.logger && !hasStream(deps.logger) ? stdoutDestination() : undefined;
   const app = Fastify({
-    logger: loggerOptions(deps.logger),
+    logger: loggerOptions(deps.logger, stdout),
     routerOptions: { maxParamLength: 5000 },
     // a request id on every log line, taken from the caller's x-request-id or made up, echoed back
     requestIdHeader: 'x-request-id',
@@ -96,6 +104,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     closing = true;
     for (const reply of inFlight) if (isEventStream(reply)) reply.raw.destroy();
   });
+  // the last request lines reach stdout before the process exits (pino flushes lines logged later on exit)
+  if (stdout) app.addHook('onClose', (_app, done) => stdout.flush(() => done()));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -184,11 +194,26 @@ function isEventStream(reply: FastifyReply): boolean {
   return String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
 }
 
-function loggerOptions(logger: ServerDeps['logger']): FastifyServerOptions['logger'] {
+/**
+ * Stdout without a blocking write per line: lines gather in memory and are written in the background (by
+ * libuv's thread pool) once LOG_BUFFER_BYTES are waiting or LOG_FLUSH_MS have passed. pino writes what is
+ * left with `flushSync` when the process exits (close-with-grace always ends with `process.exit`, also
+ * after an uncaught error); only a hard kill loses the last lines.
+ */
+function stdoutDestination(): ReturnType<typeof pino.destination> {
+  return pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS });
+}
+
+function hasStream(logger: NonNullable<ServerDeps['logger']>): boolean {
+  return typeof logger === 'object' && 'stream' in logger && logger.stream !== undefined;
+}
+
+function loggerOptions(logger: ServerDeps['logger'], stdout: pino.DestinationStream | undefined): FastifyServerOptions['logger'] {
   if (!logger) return false;
   const base = logger === true ? {} : logger;
   return {
     ...base,
+    ...(stdout ? { stream: stdout } : {}),
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {
       // Fastify's default request serializer, minus the query string's secrets

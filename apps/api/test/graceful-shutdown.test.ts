@@ -1,4 +1,9 @@
-/** SIGTERM on an API process: it stops taking connections, finishes the request in flight, and exits 0. */
+/**
+ * SIGTERM on an API process: it stops taking connections, finishes the request in flight, and exits 0. Log
+ * lines are buffered (OPERATIONS.md, Logs): the ones still in memory reach stdout on a graceful stop and
+ * after an uncaught error.
+ */
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
@@ -32,7 +37,7 @@ describe('graceful shutdown of an API process', () => {
       HOST: '127.0.0.1',
       TOKEN_SECRET: TEST_TOKEN_SECRET,
       DB_POOL_SIZE: '2',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
     });
     await waitForReady(base, api);
 
@@ -74,5 +79,39 @@ describe('graceful shutdown of an API process', () => {
     const body = (await response.json()) as { result: { data: { title: string }[] } };
     expect(body.result.data.map((c) => c.title)).toEqual(['Last Call']);
     expect(await api.exited).toEqual({ code: 0, signal: null });
+    // 'stopped' is the last line, logged just before the exit: the buffer was written out
+    await waitFor('the last log lines', () => api?.output().includes('"msg":"stopped"') ?? false);
+    expect(requestLines(api.output(), '/trpc/concerts.list')).toHaveLength(1);
+  });
+
+  it('an uncaught error stops the process with exit code 1, and the lines buffered before it reach stdout', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    api = spawnNode(apiMain, {
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TOKEN_SECRET: TEST_TOKEN_SECRET,
+      DB_POOL_SIZE: '2',
+      LOG_LEVEL: 'info',
+      NODE_OPTIONS: `--import=${fileURLToPath(new URL('./uncaught-error.ts', import.meta.url))}`,
+    });
+    await waitForReady(base, api);
+    expect((await get(`${base}/trpc/concerts.list`)).status).toBe(200);
+
+    process.kill(api.pid, 'SIGWINCH');
+    expect(await api.exited).toEqual({ code: 1, signal: null });
+    await waitFor('the last log lines', () => api?.output().includes('"msg":"stopped"') ?? false);
+    expect(api.output()).toContain('stopping after an uncaught error');
+    expect(requestLines(api.output(), '/trpc/concerts.list')).toHaveLength(1);
   });
 });
+
+/** The 'request completed' lines of `url` in a process's output. */
+function requestLines(output: string, url: string): unknown[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; url?: string })
+    .filter((line) => line.msg === 'request completed' && line.url === url);
+}
