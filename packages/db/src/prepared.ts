@@ -49,20 +49,55 @@ async function nativePool(em: EntityManager): Promise<Pool> {
   return await em.getConnection().getNativeClient();
 }
 
+/** A statement a script runs by name: prepared (SQL `prepare`) on a connection the first time it runs there. */
+export type ScriptStatement = {
+  name: string;
+  /** SQL types of `$1`, `$2`… */
+  params: string[];
+  text: string;
+};
+
 /**
- * Statements sent together as one simple query: one round trip, which PostgreSQL runs as one implicit
- * transaction (all or nothing; locks held until the last statement ends), each statement with a snapshot
- * of its own, so a statement sees what committed while an earlier one waited for a lock. For a use case
- * whose whole cost would otherwise be its begin and commit round trips (`queue.enter`). The simple protocol
- * takes no parameters: every value goes in through `sqlLiteral`. The rows of each statement, in order.
+ * Statements run together as one simple query of `execute`s: one round trip, which PostgreSQL runs as one
+ * implicit transaction (all or nothing; locks held until the last statement ends), each statement with a
+ * snapshot of its own, so a statement sees what committed while an earlier one waited for a lock. Each
+ * statement is prepared once per connection, so it is neither parsed nor planned again. For a use case
+ * whose whole cost would otherwise be its begin and commit round trips (`queue.enter`). The simple
+ * protocol carries no parameters: values go in as literals quoted by the driver. The rows of each
+ * statement, in order.
  */
-export async function queryScript(em: EntityManager, statements: string[]): Promise<QueryResultRow[][]> {
-  const results = await (await nativePool(em)).query(statements.join(';\n'));
-  // pg answers one statement with a result, several with an array of them
-  return (Array.isArray(results) ? (results as QueryResult[]) : [results]).map((result) => result.rows);
+export async function executeScript(
+  em: EntityManager,
+  steps: { statement: ScriptStatement; values: string[] }[],
+): Promise<QueryResultRow[][]> {
+  const client = await (await nativePool(em)).connect();
+  let failed: Error | undefined;
+  try {
+    await prepareOnce(
+      client,
+      steps.map((step) => step.statement),
+    );
+    const run = steps.map(({ statement, values }) => `execute ${statement.name}(${values.map((v) => pg.escapeLiteral(v)).join(', ')})`);
+    const results: QueryResult | QueryResult[] = await client.query(run.join(';\n'));
+    // pg answers one statement with a result, several with an array of them
+    return (Array.isArray(results) ? results : [results]).map((result) => result.rows);
+  } catch (error) {
+    // as pg's own pool.query does: a connection that failed a query is not handed out again
+    failed = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.release(failed);
+  }
 }
 
-/** A value as an SQL string literal, quoted and escaped by the driver (`pg`'s own escaping). */
-export function sqlLiteral(value: string): string {
-  return pg.escapeLiteral(value);
+/** The statements each pooled connection has prepared; a connection that is closed takes its set with it. */
+const preparedOn = new WeakMap<PoolClient, Set<string>>();
+
+async function prepareOnce(client: PoolClient, statements: ScriptStatement[]): Promise<void> {
+  const known = preparedOn.get(client) ?? new Set<string>();
+  preparedOn.set(client, known);
+  const missing = statements.filter((statement) => !known.has(statement.name));
+  if (missing.length === 0) return;
+  await client.query(missing.map((s) => `prepare ${s.name} (${s.params.join(', ')}) as ${s.text}`).join(';\n'));
+  for (const statement of missing) known.add(statement.name);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queryScript, sqlLiteral, ticketSequenceName } from '@frontrow/db';
+import { type ScriptStatement, executeScript, ticketSequenceName } from '@frontrow/db';
 import type { EntityManager } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
@@ -51,23 +51,9 @@ type Entered = { concert: ConcertQueueRow; token: LiveTokenRow };
  * taken and no ticket drawn: the insert draws only for a concert row it found).
  */
 async function enterAtOnce(em: EntityManager, concertId: string, userId: string): Promise<Entered | null> {
-  const concert = sqlLiteral(concertId);
-  const user = sqlLiteral(userId);
-  const [concerts, tokens] = await queryScript(em, [
-    lockConcertAndUserSql(concert, user),
-    `with live as (
-       select id, ticket, status, active_until from queue_token
-        where concert_id = ${concert} and user_id = ${user} and status in ('WAITING', 'ACTIVE')
-     ), fresh as (
-       insert into queue_token (concert_id, user_id, ticket, status)
-       select c.id, ${user}, nextval(${sqlLiteral(ticketSequenceName(concertId))}::text::regclass), 'WAITING'
-         from concert c where c.id = ${concert} and not exists (select 1 from live)
-       on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
-       returning id, ticket, status, active_until
-     )
-     select id, ticket, status, active_until from live
-     union all
-     select id, ticket, status, active_until from fresh`,
+  const [concerts, tokens] = await executeScript(em, [
+    { statement: LOCK_CONCERT_AND_USER, values: [concertId, userId] },
+    { statement: LIVE_OR_NEW_TOKEN, values: [concertId, userId, ticketSequenceName(concertId)] },
   ]);
   const row = concerts?.[0] as ConcertQueueRow | undefined;
   if (!row) return null;
@@ -75,6 +61,31 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
   if (!token) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
   return { concert: row, token };
 }
+
+const LOCK_CONCERT_AND_USER: ScriptStatement = {
+  name: 'frontrow_enter_locks',
+  params: ['text', 'text'],
+  text: lockConcertAndUserSql('$1', '$2'),
+};
+
+/** The user's live token, or a new WAITING one with the next ticket (drawn only for a concert that exists). */
+const LIVE_OR_NEW_TOKEN: ScriptStatement = {
+  name: 'frontrow_enter_token',
+  params: ['bigint', 'uuid', 'text'],
+  text: `with live as (
+       select id, ticket, status, active_until from queue_token
+        where concert_id = $1 and user_id = $2 and status in ('WAITING', 'ACTIVE')
+     ), fresh as (
+       insert into queue_token (concert_id, user_id, ticket, status)
+       select c.id, $2, nextval($3::regclass), 'WAITING'
+         from concert c where c.id = $1 and not exists (select 1 from live)
+       on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
+       returning id, ticket, status, active_until
+     )
+     select id, ticket, status, active_until from live
+     union all
+     select id, ticket, status, active_until from fresh`,
+};
 
 /** The rare case, as a unit of work of its own: the user's ACTIVE token lapsed; it expires, and a new one waits. */
 async function replaceLapsedToken(deps: Deps, concertId: string, userId: string): Promise<Entered> {
@@ -107,7 +118,7 @@ function lockConcertAndUserSql(concertId: string, userId: string): string {
   return `select c.id, c.max_active, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
        from concert c
        cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext(${concertId}), hashtext(${userId})) as mine) locked
-      where c.id = ${concertId}`;
+      where c.id = ${concertId}::bigint`;
 }
 
 async function findLiveToken(em: EntityManager, concertId: string, userId: string): Promise<LiveTokenRow | null> {
