@@ -1,5 +1,5 @@
 import { initTRPC } from '@trpc/server';
-import { ZodError } from 'zod';
+import { ZodError, type ZodType } from 'zod';
 import { DomainError, type TicketState, type TokenClaims, assertAdmitted, isDatabaseUnavailable, readTicketState } from '@frontrow/core';
 import type { Context } from './context.ts';
 import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
@@ -73,6 +73,18 @@ export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
   const ticket = knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
   return next({ ctx: { ...ctx, ticket } });
 });
+
+/**
+ * A token whose signature holds, for a use case that reads the token itself in its own transaction
+ * (`payments.pay` locks it with the reservation): the guard reads nothing for input `schema` accepts.
+ * Input it refuses is answered as everywhere else: an unknown token is TOKEN_INVALID before VALIDATION.
+ */
+export function signedProcedureReadingInUseCase(schema: ZodType) {
+  return signedProcedure.use(async ({ ctx, next, getRawInput }) => {
+    if (!schema.safeParse(await getRawInput()).success) knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
+    return next();
+  });
+}
 
 /**
  * How an admitted procedure reads its caller's token (by the verified claims): the token's state, and

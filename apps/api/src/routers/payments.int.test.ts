@@ -156,4 +156,29 @@ describe('payments router', () => {
     }
     expect(await outcomeOf(() => caller.payments.pay({ reservationId: '999999999' }))).toBe('NOT_FOUND/RESERVATION_NOT_FOUND');
   });
+
+  it('a signed token the database does not hold is TOKEN_INVALID before anything else, also before VALIDATION', async () => {
+    const holder = await admittedUser();
+    const reservationId = await holdNextSeat(holder);
+    const unknownId = await inner.tokens.sign({ tokenId: '999999999', userId: holder.userId, concertId, ticket: 1 });
+    // the token's row is real, but not with the place in line this token was signed with
+    const [row] = await db.orm.em
+      .fork()
+      .execute<{ id: string; ticket: string }[]>(`select id, ticket from queue_token where user_id = ?`, [holder.userId]);
+    const otherTicket = await inner.tokens.sign({
+      tokenId: String(row?.id),
+      userId: holder.userId,
+      concertId,
+      ticket: Number(row?.ticket) + 1,
+    });
+    for (const token of [unknownId, otherTicket]) {
+      const caller = createCaller(callerContext(inner, `Bearer ${token}`));
+      expect(await outcomeOf(() => caller.payments.pay({ reservationId }))).toBe('UNAUTHORIZED/TOKEN_INVALID');
+      expect(await outcomeOf(() => caller.payments.pay({ reservationId: 'abc' }))).toBe('UNAUTHORIZED/TOKEN_INVALID');
+    }
+    const [reservation] = await db.orm.em
+      .fork()
+      .execute<{ status: string }[]>(`select status from reservation where id = ?`, [reservationId]);
+    expect(reservation?.status).toBe('HELD');
+  });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { payReservation, payReservationInput } from '@frontrow/core';
-import { router, ticketProcedure } from '../trpc.ts';
+import { router, signedProcedureReadingInUseCase } from '../trpc.ts';
 
 const paymentReceipt = z.object({
   paymentId: z.string(),
@@ -12,9 +12,12 @@ const paymentReceipt = z.object({
 
 export const paymentsRouter = router({
   // any token status: a replay must still answer after this payment COMPLETED the token; the use case
-  // demands an ACTIVE token of the reservation's concert for a new payment
-  pay: ticketProcedure
+  // reads and locks the token with the reservation (one round trip less), and demands an ACTIVE token of
+  // the reservation's concert for a new payment
+  pay: signedProcedureReadingInUseCase(payReservationInput)
     .input(payReservationInput)
     .output(paymentReceipt)
-    .mutation(({ ctx, input }) => payReservation(ctx, { ...input, userId: ctx.ticket.userId, tokenId: ctx.ticket.tokenId })),
+    .mutation(({ ctx, input }) =>
+      payReservation(ctx, { ...input, userId: ctx.claims.userId, tokenId: ctx.claims.tokenId, ticket: ctx.claims.ticket }),
+    ),
 });

@@ -11,7 +11,7 @@ import { chargeWallet } from '../wallet/charge-wallet.ts';
 import { readBalance } from '../wallet/read-balance.ts';
 import { type PaymentReceipt, payReservation } from './pay-reservation.ts';
 import { expireHold } from '../booking/expire-hold.ts';
-import { type Admitted, admitUser, dayFromNow, holdFor } from './payment-fixtures.ts';
+import { type Admitted, admitUser, dayFromNow, holdFor, waitingUser } from './payment-fixtures.ts';
 
 const DATE = dayFromNow(30);
 const DATE2 = dayFromNow(31);
@@ -83,6 +83,7 @@ describe('payments.pay', () => {
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 120_000 });
     const { reservationId } = await holdFor(deps, holder, DATE, [3, 4]);
+    await waitingUser(deps, concertId);
     nudges.length = 0;
 
     const receipt = await pay(holder, reservationId);
@@ -106,11 +107,23 @@ describe('payments.pay', () => {
     expect(nudges).toEqual([concertId]);
   });
 
+  it('asks for no admission round when nobody waits in line: the slot it frees has no taker yet', async () => {
+    const concertId = await newConcert();
+    const holder = await admitUser(deps, concertId);
+    await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
+    const { reservationId } = await holdFor(deps, holder, DATE, [5]);
+    nudges.length = 0;
+
+    expect(await pay(holder, reservationId)).toMatchObject({ reservationId, balance: 0 });
+    expect(nudges).toEqual([]);
+  });
+
   it('nudges admission only after the payment committed: the next user is admitted into a slot that is really free', async () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
     const { reservationId } = await holdFor(deps, holder, DATE, [8]);
+    await waitingUser(deps, concertId);
     const seenByNudge: string[] = [];
     const watching = testDeps(db.orm, {
       jobs: { expireHoldAt: async () => {}, nudgeAdmission: async () => void seenByNudge.push(await tokenStatus(holder.tokenId)) },
@@ -124,16 +137,20 @@ describe('payments.pay', () => {
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: PRICE });
     const { reservationId } = await holdFor(deps, holder, DATE, [9]);
+    await waitingUser(deps, concertId);
+    let asked = 0;
     const broken = testDeps(db.orm, {
       jobs: {
         expireHoldAt: async () => {},
         nudgeAdmission: async () => {
+          asked++;
           throw new Error('job queue down');
         },
       },
     });
     expect(await pay(holder, reservationId, undefined, broken)).toMatchObject({ reservationId, balance: 0 });
     expect((await snapshot(holder.userId, reservationId)).reservation).toBe('CONFIRMED');
+    expect(asked).toBe(1);
   });
 
   it("a reservation that does not exist, or is another user's, is RESERVATION_NOT_FOUND", async () => {
@@ -345,6 +362,7 @@ describe('payments.pay under contention', () => {
     const holder = await admitUser(deps, concertId);
     await chargeWallet(deps, { userId: holder.userId, amount: 10 * PRICE });
     const { reservationId } = await holdFor(deps, holder, DATE, [20]);
+    await waitingUser(deps, concertId);
     nudges.length = 0;
     const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => reasonOf(pay(holder, reservationId, `key-${i}`))));
     expect(outcomes.filter((o) => o === 'OK')).toHaveLength(1);

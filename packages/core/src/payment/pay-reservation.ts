@@ -14,7 +14,12 @@ export const payReservationInput = z.object({
   idempotencyKey: idempotencyKey.optional(),
 });
 
-const payReservationRequest = payReservationInput.extend({ userId: z.uuid(), tokenId: recordId });
+const payReservationRequest = payReservationInput.extend({
+  userId: z.uuid(),
+  tokenId: recordId,
+  /** The place in line the token was signed with: the API reads the token here, not in its guard. */
+  ticket: z.number().int().nonnegative().optional(),
+});
 
 export type PayReservationInput = z.input<typeof payReservationRequest>;
 export type PaymentReceipt = { paymentId: string; reservationId: string; amount: number; balance: number; paidAt: string };
@@ -52,6 +57,10 @@ async function pay(tx: PreparedTransaction, now: Date, input: Request): Promise<
     await tx.query('frontrow_pay_wallet_lock', 'select id from wallet where user_id = $1 for update', [input.userId]);
   }
   const state = await lockAndRead(tx, input);
+  const knownToken = state.token_status !== null && state.token_user_id === input.userId;
+  if (!knownToken || (input.ticket !== undefined && Number(state.token_ticket) !== input.ticket)) {
+    throw new DomainError('TOKEN_INVALID', 'unknown queue token');
+  }
 
   if (state.earlier_payment_id !== null) {
     if (state.earlier_reservation_id !== input.reservationId) {
@@ -75,7 +84,6 @@ async function pay(tx: PreparedTransaction, now: Date, input: Request): Promise<
   if (!(dateOf(state.expires_at) > now))
     throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${input.reservationId} has expired`);
 
-  if (state.token_status === null || state.token_user_id !== input.userId) throw new DomainError('TOKEN_INVALID', 'unknown queue token');
   if (state.token_status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
   if (state.token_status !== 'ACTIVE' || state.active_until === null || !(dateOf(state.active_until) > now)) {
     throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
@@ -95,7 +103,8 @@ async function pay(tx: PreparedTransaction, now: Date, input: Request): Promise<
   const written = await writePayment(tx, now, input, state, amount);
   return {
     receipt: receiptOf(written.id, input.reservationId, { amount, paid_at: now }, written.balance ?? balance),
-    freedSlotOf: state.reservation_concert_id,
+    // a slot is free; the admitter is asked at once only if somebody waits for it (its timer does the rest)
+    freedSlotOf: state.anyone_waiting ? state.reservation_concert_id : null,
   };
 }
 
@@ -104,6 +113,7 @@ type PaymentState = {
   wallet_id: string | null;
   balance: string | null;
   token_user_id: string | null;
+  token_ticket: string | null;
   token_concert_id: string | null;
   token_status: QueueTokenStatus | null;
   active_until: Date | string | null;
@@ -115,6 +125,7 @@ type PaymentState = {
   total_price: number;
   seat_count: number;
   held_seats: string;
+  anyone_waiting: boolean;
   earlier_payment_id: string | null;
   earlier_reservation_id: string | null;
   amount: number;
@@ -137,7 +148,7 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
     `with w as materialized (
        select id, balance from wallet where user_id = $1 for update
      ), t as materialized (
-       select user_id, concert_id, status, active_until from queue_token
+       select user_id, concert_id, ticket, status, active_until from queue_token
         where id = $2 and (select count(*) from w) >= 0 for update
      ), r as materialized (
        select id, user_id, concert_id, status, expires_at, total_price, cardinality(seat_numbers) as seat_count from reservation
@@ -146,10 +157,11 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
        select id from seat where reservation_id = $4 and status = 'HELD' and (select count(*) from r) >= 0 order by number for update
      )
      select w.id as wallet_id, w.balance,
-            t.user_id as token_user_id, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
+            t.user_id as token_user_id, t.ticket as token_ticket, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
             r.id as reservation_id, r.user_id as reservation_user_id, r.concert_id as reservation_concert_id,
             r.status as reservation_status, r.expires_at, r.total_price, r.seat_count,
             (select count(*) from s) as held_seats,
+            exists (select 1 from queue_token q where q.concert_id = r.concert_id and q.status = 'WAITING') as anyone_waiting,
             p.id as earlier_payment_id, p.reservation_id as earlier_reservation_id, p.amount, p.paid_at,
             l.type as key_entry_type, l.balance_after as key_balance_after
        from (select 1) as one

@@ -39,6 +39,16 @@ export async function admitUser(
   });
 }
 
+/** Somebody in the concert's line behind the admitted users: a WAITING token with the next ticket. */
+export async function waitingUser(deps: Deps, concertId: string): Promise<void> {
+  await deps.em
+    .fork()
+    .execute(
+      `insert into queue_token (concert_id, user_id, ticket, status) values (?, gen_random_uuid(), nextval('${ticketSequenceName(concertId)}'), 'WAITING')`,
+      [concertId],
+    );
+}
+
 /** A HELD reservation of `seatNumbers` on the concert's `date`, made by booking's `holdSeats` on the deps' clock. */
 export async function holdFor(
   deps: Deps,
