@@ -27,7 +27,11 @@ export const REASON_CODES = {
 export class ReasonedTRPCError extends TRPCError {
   readonly reason: ErrorReason;
   constructor(reason: ErrorReason, message: string, cause?: unknown) {
+    // an answer to the client, not a fault: no stack trace (see DomainError)
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super({ code: REASON_CODES[reason], message, cause });
+    Error.stackTraceLimit = limit;
     this.reason = reason;
   }
 }

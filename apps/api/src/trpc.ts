@@ -58,7 +58,8 @@ const signedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   // the signature is checked before any query: a forged token never reaches the database
   const claims = await ctx.tokens.verify(token);
   if (!claims) fail('TOKEN_INVALID', 'the queue token is forged, altered or malformed');
-  return next({ ctx: { ...ctx, token, claims } });
+  // tRPC merges what a middleware adds into the context: no copy of the rest here
+  return next({ ctx: { token, claims } });
 });
 
 type SignedContext = Context & { token: string; claims: TokenClaims };
@@ -71,7 +72,7 @@ function knownTicket(ticket: TicketState | null): TicketState {
 /** Any valid token, whatever its status: for `queue.status`, `queue.watch`, `queue.leave` and `payments.pay`. */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
   const ticket = knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
-  return next({ ctx: { ...ctx, ticket } });
+  return next({ ctx: { ticket } });
 });
 
 /**
@@ -102,7 +103,7 @@ export function admittedProcedureReading<Extra extends object>(read: CallerRead<
     const { ticket, ...extra } = await read(ctx, await getRawInput());
     const admitted = knownTicket(ticket);
     assertAdmitted(admitted);
-    return next({ ctx: { ...ctx, ...extra, ticket: admitted } });
+    return next({ ctx: { ...extra, ticket: admitted } });
   });
 }
 

@@ -27,7 +27,12 @@ export class DomainError extends Error {
   readonly reason: ErrorReason;
 
   constructor(reason: ErrorReason, message: string, options?: ErrorOptions) {
+    // an answer, not a fault: no stack trace to capture and format (a sold-out storm answers thousands a
+    // second); a database error behind BUSY keeps its own, as `cause`
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
     this.reason = reason;
   }
 }
