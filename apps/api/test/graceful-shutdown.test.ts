@@ -27,19 +27,27 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** An API process of its own on a free port, ready (and stopped by afterAll if a test fails). */
+async function startApi(env: Record<string, string> = {}): Promise<{ base: string; server: Spawned }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const started = spawnNode(apiMain, {
+    DATABASE_URL: db.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    DB_POOL_SIZE: '2',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  api = started;
+  await waitForReady(base, started);
+  return { base, server: started };
+}
+
 describe('graceful shutdown of an API process', () => {
   it('SIGTERM lets the request in flight complete, refuses new connections, and exits 0', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    api = spawnNode(apiMain, {
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TOKEN_SECRET: TEST_TOKEN_SECRET,
-      DB_POOL_SIZE: '2',
-      LOG_LEVEL: 'info',
-    });
-    await waitForReady(base, api);
+    const { base, server } = await startApi();
 
     // Hold the request in flight: concerts.list waits on a lock of the concert table until we let go.
     const locked = Promise.withResolvers<void>();
@@ -61,7 +69,7 @@ describe('graceful shutdown of an API process', () => {
       return Number(rows[0]?.n ?? 0) > 0;
     });
 
-    process.kill(api.pid, 'SIGTERM');
+    process.kill(server.pid, 'SIGTERM');
     await waitFor('the listener to close', async () => {
       try {
         await get(`${base}/healthz`, 1_000);
@@ -70,7 +78,7 @@ describe('graceful shutdown of an API process', () => {
         return true;
       }
     });
-    expect(api.child.exitCode).toBeNull();
+    expect(server.child.exitCode).toBeNull();
 
     released.resolve();
     await holder;
@@ -78,32 +86,21 @@ describe('graceful shutdown of an API process', () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { result: { data: { title: string }[] } };
     expect(body.result.data.map((c) => c.title)).toEqual(['Last Call']);
-    expect(await api.exited).toEqual({ code: 0, signal: null });
+    expect(await server.exited).toEqual({ code: 0, signal: null });
     // 'stopped' is the last line, logged just before the exit: the buffer was written out
-    await waitFor('the last log lines', () => api?.output().includes('"msg":"stopped"') ?? false);
-    expect(requestLines(api.output(), '/trpc/concerts.list')).toHaveLength(1);
+    await waitFor('the last log lines', () => server.output().includes('"msg":"stopped"'));
+    expect(requestLines(server.output(), '/trpc/concerts.list')).toHaveLength(1);
   });
 
   it('an uncaught error stops the process with exit code 1, and the lines buffered before it reach stdout', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    api = spawnNode(apiMain, {
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TOKEN_SECRET: TEST_TOKEN_SECRET,
-      DB_POOL_SIZE: '2',
-      LOG_LEVEL: 'info',
-      NODE_OPTIONS: `--import=${fileURLToPath(new URL('./uncaught-error.ts', import.meta.url))}`,
-    });
-    await waitForReady(base, api);
+    const { base, server } = await startApi({ NODE_OPTIONS: `--import=${fileURLToPath(new URL('./uncaught-error.ts', import.meta.url))}` });
     expect((await get(`${base}/trpc/concerts.list`)).status).toBe(200);
 
-    process.kill(api.pid, 'SIGWINCH');
-    expect(await api.exited).toEqual({ code: 1, signal: null });
-    await waitFor('the last log lines', () => api?.output().includes('"msg":"stopped"') ?? false);
-    expect(api.output()).toContain('stopping after an uncaught error');
-    expect(requestLines(api.output(), '/trpc/concerts.list')).toHaveLength(1);
+    process.kill(server.pid, 'SIGWINCH');
+    expect(await server.exited).toEqual({ code: 1, signal: null });
+    await waitFor('the last log lines', () => server.output().includes('"msg":"stopped"'));
+    expect(server.output()).toContain('stopping after an uncaught error');
+    expect(requestLines(server.output(), '/trpc/concerts.list')).toHaveLength(1);
   });
 });
 
