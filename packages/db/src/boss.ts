@@ -58,10 +58,10 @@ async function ensureQueues(boss: PgBoss): Promise<void> {
 }
 
 /** The JobScheduler port of core over pg-boss. */
-export function bossJobScheduler(boss: PgBoss, options: { nudgeIntervalMs?: number } = {}) {
+export function bossJobScheduler(boss: PgBoss) {
   const nudge = coalesced(async (concertId: string) => {
     await boss.send(JOB.queueAdmit, { concertId } satisfies QueueAdmitJob, { singletonKey: concertId });
-  }, options.nudgeIntervalMs ?? NUDGE_INTERVAL_MS);
+  }, NUDGE_INTERVAL_MS);
   return {
     async expireHoldAt(em: EntityManager, reservationId: string, at: Date): Promise<void> {
       // same transaction as the hold: the job exists exactly when the hold commits

@@ -174,16 +174,8 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
   );
   const state = rows[0];
   if (!state) throw new Error('the payment read returned no row');
-  return {
-    ...state,
-    // bigint columns arrive as strings; ids are compared as the wire's decimal strings
-    reservation_id: state.reservation_id === null ? null : String(state.reservation_id),
-    token_concert_id: state.token_concert_id === null ? null : String(state.token_concert_id),
-    reservation_concert_id: state.reservation_concert_id === null ? null : String(state.reservation_concert_id),
-    earlier_payment_id: state.earlier_payment_id === null ? null : String(state.earlier_payment_id),
-    earlier_reservation_id: state.earlier_reservation_id === null ? null : String(state.earlier_reservation_id),
-    wallet_id: state.wallet_id === null ? null : String(state.wallet_id),
-  };
+  // bigint columns arrive as the wire's decimal strings (the driver's default), so ids compare as they are
+  return state;
 }
 
 /**

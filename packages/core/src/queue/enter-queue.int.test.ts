@@ -118,6 +118,26 @@ describe('queue.enter', () => {
     expect(nudges).toEqual([concertId]);
   });
 
+  it('gives one new token to 10 parallel entries of a user whose ACTIVE token lapsed, and burns no ticket', async () => {
+    const clock = manualClock(new Date('2030-01-01T00:00:00Z'));
+    const concertId = await concert({ maxActive: 1, activeTtlSeconds: 60 });
+    const userId = uuid();
+    const first = await enterQueue(deps({ clock }), { concertId, userId });
+    await admitQueue(testDeps(db.orm, { clock }), { concertId });
+
+    clock.advance(60_000);
+    const entries = await Promise.all(Array.from({ length: 10 }, () => enterQueue(deps({ clock }), { concertId, userId })));
+    expect(new Set(entries.map((e) => e.token)).size).toBe(1);
+    expect(entries[0]?.token).not.toBe(first.token);
+    expect(await liveTokens(concertId, userId)).toBe(1);
+    const tickets = await db.orm.em
+      .fork()
+      .execute<{ ticket: string; status: string }[]>(`select ticket, status from queue_token where concert_id = ? order by ticket`, [
+        concertId,
+      ]);
+    expect(tickets.map((t) => `${t.ticket} ${t.status}`)).toEqual(['1 EXPIRED', '2 WAITING']);
+  });
+
   it('rejects a userId that is not a UUID', async () => {
     const concertId = await concert();
     await expect(enterQueue(deps(), { concertId, userId: 'alice' })).rejects.toThrow(/UUID/i);

@@ -3,7 +3,6 @@ import { type ScriptStatement, executeScript, ticketSequenceName } from '@frontr
 import type { EntityManager } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
-import { inTransaction } from '../unit-of-work.ts';
 import { concertIdSchema } from './concert-id.ts';
 import type { ConcertQueueRow } from './concert-queue.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
@@ -28,13 +27,19 @@ type LiveTokenRow = { id: string; ticket: string; status: 'WAITING' | 'ACTIVE'; 
 export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: EnterQueueInput): Promise<QueueTicket> {
   const input = enterQueueInput.parse(raw);
   const userId = input.userId.toLowerCase();
+  const now = deps.clock.now();
   let entered = await enterAtOnce(deps.em, input.concertId, userId);
-  if (!entered) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
-  if (entered.token.status === 'ACTIVE' && !isUnlapsed(entered.token, deps.clock.now())) {
-    // an ACTIVE token past activeUntil is no longer a place: it expires now and the user starts again
-    entered = await replaceLapsedToken(deps, input.concertId, userId);
+  if (entered && entered.token.status === 'ACTIVE' && !isUnlapsed(entered.token, now)) {
+    // an ACTIVE token past activeUntil is no longer a place: it expires now and the user starts again, by
+    // the same script (a parallel entry of this user that expired it first is found, not doubled)
+    await deps.em.execute(
+      `update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE' and active_until <= ?`,
+      [entered.token.id, now],
+    );
+    entered = await enterAtOnce(deps.em, input.concertId, userId);
     await nudgeAdmission(deps, input.concertId);
   }
+  if (!entered) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
 
   const state = ticketState(entered.concert, entered.token, userId, deps.clock.now());
   const signed = await deps.tokens.sign({ tokenId: state.tokenId, userId, concertId: state.concertId, ticket: state.ticket });
@@ -62,10 +67,19 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
   return { concert: row, token };
 }
 
+/**
+ * The concert's queue figures and, for a concert that exists, the two locks in order: the concert's lock
+ * shared, then the (concert, user) lock (two int4 keys: a lock space apart from the admitter's single
+ * bigint key). The figures are read as the statement began, so `admitted_through` may be a moment old:
+ * a position that overestimates, as positions may (DESIGN.md, "The queue").
+ */
 const LOCK_CONCERT_AND_USER: ScriptStatement = {
   name: 'frontrow_enter_locks',
   params: ['text', 'text'],
-  text: lockConcertAndUserSql('$1', '$2'),
+  text: `select c.id, c.max_active, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
+       from concert c
+       cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext($1), hashtext($2)) as mine) locked
+      where c.id = $1::bigint`,
 };
 
 /** The user's live token, or a new WAITING one with the next ticket (drawn only for a concert that exists). */
@@ -86,61 +100,6 @@ const LIVE_OR_NEW_TOKEN: ScriptStatement = {
      union all
      select id, ticket, status, active_until from fresh`,
 };
-
-/** The rare case, as a unit of work of its own: the user's ACTIVE token lapsed; it expires, and a new one waits. */
-async function replaceLapsedToken(deps: Deps, concertId: string, userId: string): Promise<Entered> {
-  return await inTransaction(deps.em, async (em) => {
-    const concert = await lockConcertAndUser(em, concertId, userId);
-    if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${concertId} does not exist`);
-    const found = await findLiveToken(em, concertId, userId);
-    if (found && (found.status === 'WAITING' || isUnlapsed(found, deps.clock.now()))) return { concert, token: found };
-    if (found)
-      await em.execute(`update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE'`, [found.id]);
-    const token = (await insertWaitingToken(em, concertId, userId)) ?? (await findLiveToken(em, concertId, userId));
-    if (!token) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
-    return { concert, token };
-  });
-}
-
-/**
- * The concert's queue figures and, for a concert that exists, the two locks in order: the concert's lock
- * shared, then the (concert, user) lock (two int4 keys: a lock space apart from the admitter's single
- * bigint key). The figures are read as the statement began, so `admitted_through` may be a moment old:
- * a position that overestimates, as positions may (DESIGN.md, "The queue").
- */
-async function lockConcertAndUser(em: EntityManager, concertId: string, userId: string): Promise<ConcertQueueRow | null> {
-  const rows = await em.execute<ConcertQueueRow[]>(lockConcertAndUserSql('?', '?'), [concertId, userId, concertId]);
-  return rows[0] ?? null;
-}
-
-/** The locks and figures statement, for the script (literals) and for the unit of work (`?` parameters). */
-function lockConcertAndUserSql(concertId: string, userId: string): string {
-  return `select c.id, c.max_active, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
-       from concert c
-       cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext(${concertId}), hashtext(${userId})) as mine) locked
-      where c.id = ${concertId}::bigint`;
-}
-
-async function findLiveToken(em: EntityManager, concertId: string, userId: string): Promise<LiveTokenRow | null> {
-  const rows = await em.execute<LiveTokenRow[]>(
-    `select id, ticket, status, active_until from queue_token
-      where concert_id = ? and user_id = ? and status in ('WAITING', 'ACTIVE')`,
-    [concertId, userId],
-  );
-  return rows[0] ?? null;
-}
-
-/** The new token, or null if a live one appeared meanwhile (the unique index of live tokens said so). */
-async function insertWaitingToken(em: EntityManager, concertId: string, userId: string): Promise<LiveTokenRow | null> {
-  const rows = await em.execute<LiveTokenRow[]>(
-    `insert into queue_token (concert_id, user_id, ticket, status)
-     values (?, ?, nextval(?::regclass), 'WAITING')
-     on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
-     returning id, ticket, status, active_until`,
-    [concertId, userId, ticketSequenceName(concertId)],
-  );
-  return rows[0] ?? null;
-}
 
 function isUnlapsed(token: LiveTokenRow, now: Date): boolean {
   return token.active_until !== null && new Date(token.active_until) > now;
