@@ -1,4 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// a temp directory for the unit tests alone, which test/unit-tmpdir.ts requires empty when they end
+const unitTmpDir = join(tmpdir(), `frontrow-unit-${process.pid}`);
 
 export default defineConfig({
   test: {
@@ -8,6 +13,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{apps,packages}/*/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          env: { TMPDIR: unitTmpDir },
+          globalSetup: ['./test/unit-tmpdir.ts'],
         },
       },
       {

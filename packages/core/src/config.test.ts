@@ -1,7 +1,7 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, parseConfig } from './config.ts';
 import { resolveTokenSecret } from './token-secret.ts';
 
@@ -61,6 +61,7 @@ describe('token secret', () => {
 
   it('is generated once and kept under DATA_DIR on the embedded database', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'frontrow-secret-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const first = await resolveTokenSecret({ DATABASE_URL: undefined, TOKEN_SECRET: undefined, DATA_DIR: dir });
     const second = await resolveTokenSecret({ DATABASE_URL: undefined, TOKEN_SECRET: undefined, DATA_DIR: dir });
     expect(first.length).toBeGreaterThanOrEqual(32);
