@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
-import { type RunningPostgres, freePort, startEmbeddedPostgres } from '@frontrow/db';
+import { freePort } from '@frontrow/db';
+import { type RunningPostgres, startEmbeddedPostgres } from '@frontrow/db/embedded';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, tempDir, waitFor, waitForReady, workerMain } from './processes.ts';
 

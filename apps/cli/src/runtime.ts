@@ -1,5 +1,6 @@
 import { type Config, parseConfig } from '@frontrow/core';
-import { type MikroORM, attachEmbeddedPostgres, openOrm } from '@frontrow/db';
+import { type MikroORM, openOrm } from '@frontrow/db';
+import { attachEmbeddedPostgres } from '@frontrow/db/embedded';
 import { join } from 'node:path';
 
 /** What every command gets: the parsed configuration and a way to reach the database. */

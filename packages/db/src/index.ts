@@ -1,7 +1,7 @@
 export * from './entities/index.ts';
 export { ormConfig, openOrm, type OrmOptions } from './orm.ts';
 export { migrate, type MigrationResult } from './migrate.ts';
-export { startEmbeddedPostgres, attachEmbeddedPostgres, freePort, type RunningPostgres, type EmbeddedPostgresOptions } from './embedded.ts';
+export { freePort } from './net.ts';
 export { ticketSequenceName } from './sequences.ts';
 export { queryPrepared, executeScript, type ScriptStatement, inPreparedTransaction, type PreparedTransaction } from './prepared.ts';
 export { MikroORM, EntityManager, OptimisticLockError, UniqueConstraintViolationException, LockMode } from '@mikro-orm/postgresql';
