@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock, DomainSettings, JobScheduler, TokenSigner } from '@frontrow/core';
 import type { EntityManager } from '@frontrow/db';
 
-/** What procedures run on: tests, the CLI and the worker build the same thing (STYLE.md, "The edge"). */
+/** What procedures run on: tests, the CLI and the worker build the same thing (docs/ARCHITECTURE.md#how-a-request-flows). */
 export type InnerContext = {
   em: EntityManager;
   clock: Clock;

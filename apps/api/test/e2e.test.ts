@@ -1,7 +1,7 @@
 /**
  * A flash crowd against the real processes: two API and two worker processes on one fresh database, 300
  * users through the typed client (enter, wait for admission, list, hold with retries, charge, pay), one
- * worker SIGKILLed mid-run. Then every invariant of DESIGN.md is checked in the database.
+ * worker SIGKILLed mid-run. Then the invariants (docs/ARCHITECTURE.md#invariants) are checked in the database.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type FrontRowClient, createFrontRowClient, errorReason } from '@frontrow/api-client';

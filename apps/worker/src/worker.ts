@@ -14,9 +14,9 @@ export type WorkerDeps = {
   jobs: JobScheduler;
   settings: DomainSettings;
   log: WorkerLog;
-  /** Admission round of every concert with live tokens, in ms (DESIGN.md: about once a second). */
+  /** Admission round of every concert with live tokens, in ms (docs/ARCHITECTURE.md#background-jobs: once a second). */
   admitEveryMs?: number;
-  /** Sweep for holds whose expiry job was lost, in ms (DESIGN.md: every 30 s). */
+  /** Sweep for holds whose expiry job was lost, in ms (docs/ARCHITECTURE.md#background-jobs: every 30 s). */
   sweepEveryMs?: number;
 };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Every setting of every FrontRow process, parsed once from the environment (API.md, "Operations contract"). */
+/** Every setting of every FrontRow process, parsed once from the environment (docs/OPERATIONS.md#configuration). */
 export const configSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   HOST: z.string().min(1).default('0.0.0.0'),

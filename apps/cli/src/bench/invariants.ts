@@ -1,4 +1,4 @@
-/** DESIGN.md's invariants, checked in the database after a run for the concerts the bench played. */
+/** The invariants of docs/ARCHITECTURE.md#invariants, checked in the database after a run for the concerts the bench played. */
 import type { BenchDatabase } from './database.ts';
 
 export type InvariantCheck = { name: string; passed: boolean; detail: string };

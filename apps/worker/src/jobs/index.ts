@@ -3,5 +3,5 @@ import { holdExpireJob } from './hold-expire.ts';
 import { holdsSweepJob } from './holds-sweep.ts';
 import { queueAdmitJob } from './queue-admit.ts';
 
-/** Every job of the worker process (DESIGN.md, "Background work"). */
+/** Every job of the worker process (docs/ARCHITECTURE.md#background-jobs). */
 export const allJobs: JobModule[] = [holdExpireJob, holdsSweepJob, queueAdmitJob];

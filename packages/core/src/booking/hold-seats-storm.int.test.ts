@@ -1,5 +1,5 @@
 /**
- * A sold-out storm (DESIGN.md, Performance): holds of seats that are taken are answered from one read,
+ * A sold-out storm (docs/ARCHITECTURE.md#hot-paths): holds of seats that are taken are answered from one read,
  * without queueing behind the seat locks of other holds and payments, and with the same reason and
  * precedence as the locked path.
  */

@@ -40,7 +40,7 @@ export type HeldReservation = {
 };
 
 /**
- * Holds 1…4 seats of one performance for HOLD_TTL_SECONDS, all or nothing (DESIGN.md invariants 1, 2, 5).
+ * Holds 1…4 seats of one performance for HOLD_TTL_SECONDS, all or nothing (docs/ARCHITECTURE.md#invariants 1, 2, 5, 7).
  *
  * Lock order, the same in every use case that touches seats: the holder's token, then reservations by
  * id, then seats by ascending number. The token lock serialises one user's holds, so the limit of 4

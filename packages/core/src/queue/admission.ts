@@ -1,6 +1,6 @@
 /** Pure rules of the admitter: how many to admit, and the admission rate behind `estimatedWaitSeconds`. */
 
-/** The window over which the admitter measures its admission rate (DESIGN.md: "the last minutes"). */
+/** The window over which the admitter measures its admission rate (docs/ARCHITECTURE.md#the-queue). */
 export const ADMIT_RATE_WINDOW_MINUTES = 3;
 
 /** Free ACTIVE places: never negative, even if `maxActive` was lowered below the active count. */
@@ -14,7 +14,7 @@ export function admitRatePerMinute(admittedInWindow: number, windowMinutes: numb
   return admittedInWindow / windowMinutes;
 }
 
-/** `admittedThrough` only grows: positions never increase (DESIGN.md, "The queue"). */
+/** `admittedThrough` only grows: positions never increase (docs/ARCHITECTURE.md#invariants 11). */
 export function nextAdmittedThrough(current: number, admittedTickets: readonly number[]): number {
   return admittedTickets.reduce((highest, ticket) => Math.max(highest, ticket), current);
 }

@@ -71,7 +71,7 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
  * The concert's queue figures and, for a concert that exists, the two locks in order: the concert's lock
  * shared, then the (concert, user) lock (two int4 keys: a lock space apart from the admitter's single
  * bigint key). The figures are read as the statement began, so `admitted_through` may be a moment old:
- * a position that overestimates, as positions may (DESIGN.md, "The queue").
+ * a position that overestimates, as positions may (docs/ARCHITECTURE.md#the-queue).
  */
 const LOCK_CONCERT_AND_USER: ScriptStatement = {
   name: 'frontrow_enter_locks',

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * The whole schema. Constraints here back DESIGN.md's invariants so that a bug in the code
+ * The whole schema. Constraints here back the invariants (docs/ARCHITECTURE.md#invariants) so that a bug in the code
  * is stopped by the database, not just by a check in TypeScript.
  */
 export class InitialSchema extends Migration {
