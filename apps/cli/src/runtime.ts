@@ -1,6 +1,6 @@
-import { type Config, parseConfig } from '@frontrow/core';
-import { type MikroORM, attachEmbeddedPostgres, openOrm } from '@frontrow/db';
 import { join } from 'node:path';
+import type { Config } from '@frontrow/core';
+import type { MikroORM } from '@frontrow/db';
 
 /** What every command gets: the parsed configuration and a way to reach the database. */
 export type Runtime = {
@@ -10,7 +10,14 @@ export type Runtime = {
   withOrm: <T>(work: (orm: MikroORM) => Promise<T>) => Promise<T>;
 };
 
-export function createRuntime(env: Record<string, string | undefined>, out: (line: string) => void = (line) => console.log(line)): Runtime {
+/** Made on a command's first use, never for `--help`: core and the ORM load only when a command needs them. */
+export type RuntimeFactory = () => Promise<Runtime>;
+
+export async function createRuntime(
+  env: Record<string, string | undefined>,
+  out: (line: string) => void = (line) => console.log(line),
+): Promise<Runtime> {
+  const [{ parseConfig }, { attachEmbeddedPostgres, openOrm }] = await Promise.all([import('@frontrow/core'), import('@frontrow/db')]);
   const config = parseConfig(env);
   return {
     config,
