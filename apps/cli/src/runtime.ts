@@ -1,7 +1,6 @@
-import { type Config, parseConfig } from '@frontrow/core';
-import { type MikroORM, openOrm } from '@frontrow/db';
-import { attachEmbeddedPostgres } from '@frontrow/db/embedded';
 import { join } from 'node:path';
+import type { Config } from '@frontrow/core';
+import type { MikroORM } from '@frontrow/db';
 
 /** What every command gets: the parsed configuration and a way to reach the database. */
 export type Runtime = {
@@ -11,13 +10,23 @@ export type Runtime = {
   withOrm: <T>(work: (orm: MikroORM) => Promise<T>) => Promise<T>;
 };
 
-export function createRuntime(env: Record<string, string | undefined>, out: (line: string) => void = (line) => console.log(line)): Runtime {
+/** Made on a command's first use, never for `--help`: core and the ORM load only when a command needs them. */
+export type RuntimeFactory = () => Promise<Runtime>;
+
+export async function createRuntime(
+  env: Record<string, string | undefined>,
+  out: (line: string) => void = (line) => console.log(line),
+): Promise<Runtime> {
+  const [{ parseConfig }, { openOrm }] = await Promise.all([import('@frontrow/core'), import('@frontrow/db')]);
   const config = parseConfig(env);
   return {
     config,
     out,
     async withOrm(work) {
-      const embedded = config.DATABASE_URL ? null : await attachEmbeddedPostgres({ dataDir: join(config.DATA_DIR, 'pg') });
+      // the embedded entry is a development install's only (a production install leaves it out)
+      const embedded = config.DATABASE_URL
+        ? null
+        : await (await import('@frontrow/db/embedded')).attachEmbeddedPostgres({ dataDir: join(config.DATA_DIR, 'pg') });
       const databaseUrl = config.DATABASE_URL ?? embedded?.url;
       if (!databaseUrl) throw new Error('no database');
       try {

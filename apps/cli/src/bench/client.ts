@@ -7,6 +7,7 @@
  * Both are typed by the API's router; a timer records every call.
  */
 import { createFrontRowClient, errorReason, type FrontRowClient, isTRPCClientError } from '@frontrow/api-client';
+import type { ClientKind } from './choices.ts';
 import type { Recorder } from './recorder.ts';
 import type { Transport } from './transport.ts';
 
@@ -28,9 +29,6 @@ export type BenchClient = {
   charge(input: In<Api['wallet']['charge']['mutate']>): Promise<Out<Api['wallet']['charge']['mutate']>>;
   pay(input: In<Api['payments']['pay']['mutate']>): Promise<Out<Api['payments']['pay']['mutate']>>;
 };
-
-export type ClientKind = 'typed' | 'wire';
-export const CLIENT_KINDS = ['typed', 'wire'] as const satisfies readonly ClientKind[];
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: string };
 

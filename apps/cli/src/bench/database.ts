@@ -30,6 +30,11 @@ export type BenchDatabase = {
   availableSeats(concertId: string): Promise<number>;
   /** Ends the live tokens of a concert the bench made, so its admitter stops working for it. */
   retire(concertId: string): Promise<void>;
+  /**
+   * Deletes concerts the bench made, with everything of theirs: seats, schedules, reservations, payments,
+   * queue tokens, the ticket sequence, and the wallets of their made-up users. One transaction.
+   */
+  remove(concertIds: string[]): Promise<void>;
   query<T extends object>(sql: string, params?: unknown[]): Promise<T[]>;
   /** The database's clock, epoch ms: expiry and admission timestamps are compared on one clock. */
   now(): Promise<number>;
@@ -135,6 +140,26 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
       );
       // fresh statistics: the planner must not go on believing in a pre-filled line that is gone
       await query('analyze queue_token');
+    },
+    async remove(concertIds) {
+      if (concertIds.length === 0) return;
+      const ids = `{${concertIds.join(',')}}`;
+      await orm.em.transactional(async (em) => {
+        const run = async (sql: string, params: unknown[] = [ids]) =>
+          await em.getConnection().execute(sql, params, 'run', em.getTransactionContext());
+        // the admission rounds of these concerts wait, then find no concert (a round of an unknown concert does nothing)
+        await run('select pg_advisory_xact_lock(id) from unnest(?::bigint[]) as id order by id');
+        const users = 'select user_id from queue_token where concert_id = any(?::bigint[])';
+        await run(`delete from wallet_transaction t using wallet w where t.wallet_id = w.id and w.user_id in (${users})`);
+        await run(`delete from wallet where user_id in (${users})`);
+        await run('delete from payment p using reservation r where p.reservation_id = r.id and r.concert_id = any(?::bigint[])');
+        await run('delete from seat s using schedule d where s.schedule_id = d.id and d.concert_id = any(?::bigint[])');
+        await run('delete from reservation where concert_id = any(?::bigint[])');
+        await run('delete from schedule where concert_id = any(?::bigint[])');
+        await run('delete from queue_token where concert_id = any(?::bigint[])');
+        await run('delete from concert where id = any(?::bigint[])');
+        for (const concertId of concertIds) await run(`drop sequence if exists ${ticketSequenceName(concertId)}`, []);
+      });
     },
     async now() {
       const [row] = await query<{ now: Date }>('select clock_timestamp() as now');

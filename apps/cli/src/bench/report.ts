@@ -1,9 +1,10 @@
 /** The bench's figures, as printed and as written by `--json` (one shape for both). */
+import type { Scenario } from './choices.ts';
 import type { CpuFigures } from './cpu.ts';
 import type { InvariantReport } from './invariants.ts';
 import type { LatencySummary, ProcedureFigures } from './recorder.ts';
 
-export type Scenario = 'enter' | 'poll' | 'hold-storm' | 'pay' | 'flow';
+export type { Scenario };
 
 export type PhaseFigures = {
   name: string;

@@ -1,6 +1,7 @@
 /** Runs the chosen scenarios against one server, with the `/healthz` ceiling before and after, then checks the invariants. */
 import { cpus } from 'node:os';
-import { type Caller, type ClientKind, createCaller, RateLimitedError } from './client.ts';
+import type { ClientKind } from './choices.ts';
+import { type Caller, createCaller, RateLimitedError } from './client.ts';
 import type { BenchDatabase } from './database.ts';
 import { type BenchEnv, type PhaseReport, phaseRunner } from './env.ts';
 import { checkInvariants } from './invariants.ts';
@@ -15,8 +16,6 @@ import { runHoldStorm } from './scenarios/hold-storm.ts';
 import { runPay } from './scenarios/pay.ts';
 import { runPoll } from './scenarios/poll.ts';
 import type { Transport } from './transport.ts';
-
-export const SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow'] as const satisfies readonly Scenario[];
 
 export type BenchOptions = {
   /** One API process, or several behind one database (users spread round-robin). */
@@ -42,9 +41,17 @@ export type BenchOptions = {
   /** Performances of the flow's concert (default: one per 100 users: demand is about 2.5 times the seats). */
   dates?: number;
   price: number;
+  /** Leave the concerts the bench created in the database (by default they are removed after the run). */
+  keep: boolean;
 };
 
-export type BenchDeps = { db: BenchDatabase; transports: Transport[]; progress: Progress };
+export type BenchDeps = {
+  db: BenchDatabase;
+  transports: Transport[];
+  progress: Progress;
+  /** Aborted on Ctrl-C: every later call fails at once with the signal's reason, so the run winds down and cleans up. */
+  signal?: AbortSignal;
+};
 
 export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
   const startedAt = new Date();
@@ -55,6 +62,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   const caller: Caller = {
     client: inner.client,
     async call(procedure, run) {
+      deps.signal?.throwIfAborted();
       if (rateLimited) throw new RateLimitedError();
       try {
         return await inner.call(procedure, run);
@@ -189,9 +197,13 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
 
     if (options.healthzSeconds > 0) phases.push(await runHealthz(env, options.healthzSeconds, 'healthz after'));
   } catch (error) {
-    // a failed run still ends the lines it opened, so the admitter does not work on them forever
+    // a failed or interrupted run still ends the lines it opened and removes its concerts
     for (const sampler of samplers) await sampler.stop();
     for (const concertId of created) await deps.db.retire(concertId).catch(() => {});
+    if (!options.keep && created.length > 0) {
+      await deps.db.remove(created);
+      deps.progress.note(`removed the bench's concerts ${created.join(', ')}`);
+    }
     throw error;
   } finally {
     for (const sampler of samplers) await sampler.stop();
@@ -224,8 +236,12 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
 
   const activeMax = samplers.map((s) => ({ concertId: s.concertId, max: s.max, maxActive: s.maxActive, samples: s.samples }));
   const invariants = await checkInvariants(deps.db, concerts, { paid, activeSamples: activeMax });
-  // the bench's own concerts: end their lines, so the admitter stops working for them
+  // the bench's own concerts: end their lines, so the admitter stops working for them, then remove them
   for (const concertId of created) await deps.db.retire(concertId);
+  if (!options.keep && created.length > 0) {
+    await deps.db.remove(created);
+    notes.push(`the bench's concerts ${created.join(', ')} were removed after the run (--keep keeps them)`);
+  }
 
   const report: Omit<BenchReport, 'targets'> = {
     version: 1,

@@ -1,15 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { domainSettings } from '@frontrow/core';
-import { type MikroORM, openOrm } from '@frontrow/db';
-import { CLIENT_KINDS, type ClientKind } from '../bench/client.ts';
-import { benchDatabase } from '../bench/database.ts';
-import { createProgress } from '../bench/progress.ts';
-import type { Scenario } from '../bench/report.ts';
-import { type BenchOptions, SCENARIOS, runBench } from '../bench/run.ts';
-import { formatReport } from '../bench/table.ts';
-import { createTransport } from '../bench/transport.ts';
-import type { Runtime } from '../runtime.ts';
+import type { MikroORM } from '@frontrow/db';
+import { CLIENT_KINDS, type ClientKind, SCENARIOS, type Scenario } from '../bench/choices.ts';
+import type { BenchOptions } from '../bench/run.ts';
+import type { RuntimeFactory } from '../runtime.ts';
 import { integer } from './concert.ts';
 
 type Flags = {
@@ -29,10 +23,12 @@ type Flags = {
   dates?: number;
   price: number;
   databaseUrl?: string;
-  json?: string;
+  /** true: the report as JSON on stdout; a file name: the tables on stdout and the JSON in that file. */
+  json?: string | true;
+  keep?: boolean;
 };
 
-export function registerBenchCommands(program: Command, runtime: () => Runtime): void {
+export function registerBenchCommands(program: Command, runtime: RuntimeFactory): void {
   program
     .command('bench')
     .description('play a flash crowd against a running API and report throughput, latency and the invariants (docs/BENCHMARKS.md)')
@@ -59,9 +55,19 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
     .option('--dates <n>', "the flow concert's performances, 50 seats each (default: one per 100 users)", positive)
     .option('--price <won>', 'seat price of the concerts the bench creates', positive, 50_000)
     .option('--database-url <url>', 'the database the API runs on (default: DATABASE_URL, else the embedded one)')
-    .option('--json <file>', 'also write the figures to this file')
+    .option('--json [file]', 'print the figures as JSON instead of tables; with a file name, print the tables and write the JSON there')
+    .option('--keep', 'keep the concerts the bench creates (by default they are removed after the run, a failed or interrupted one too)')
     .action(async (flags: Flags) => {
-      const rt = runtime();
+      const rt = await runtime();
+      const [{ domainSettings }, { benchDatabase }, { createProgress }, { runBench }, { formatReport }, { createTransport }] =
+        await Promise.all([
+          import('@frontrow/core'),
+          import('../bench/database.ts'),
+          import('../bench/progress.ts'),
+          import('../bench/run.ts'),
+          import('../bench/table.ts'),
+          import('../bench/transport.ts'),
+        ]);
       const options: BenchOptions = {
         urls: flags.url
           .split(',')
@@ -81,28 +87,47 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
         maxActive: flags.maxActive,
         dates: flags.dates,
         price: flags.price,
+        keep: flags.keep ?? false,
       };
       if (flags.concert !== undefined && !/^\d+$/.test(flags.concert))
         throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
       const transports = options.urls.map((url) => createTransport(url, options.concurrency + 8));
       const progress = createProgress(process.stderr);
+      // Ctrl-C (or SIGTERM) ends the run early; the run still removes its concerts unless --keep
+      const interrupt = new AbortController();
+      const onSignal = () => {
+        if (interrupt.signal.aborted) return;
+        process.stderr.write(`\ninterrupted: stopping the run${options.keep ? '' : ' and removing its concerts'}\n`);
+        interrupt.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const work = async (orm: MikroORM) =>
-        await runBench(options, { db: benchDatabase(orm, domainSettings(rt.config)), transports, progress });
+        await runBench(options, {
+          db: benchDatabase(orm, domainSettings(rt.config)),
+          transports,
+          progress,
+          signal: interrupt.signal,
+        });
       try {
         const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
-        rt.out(formatReport(report));
-        if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+        if (flags.json === true) rt.out(JSON.stringify(report, null, 2));
+        else rt.out(formatReport(report));
+        if (typeof flags.json === 'string') await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
         if (!report.invariants.passed) {
           process.exitCode = 1;
           process.stderr.write('error: the invariant check failed (see above)\n');
         }
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         for (const transport of transports) transport.close();
       }
     });
 }
 
 async function withDatabase<T>(databaseUrl: string, work: (orm: MikroORM) => Promise<T>): Promise<T> {
+  const { openOrm } = await import('@frontrow/db');
   const orm = await openOrm({ databaseUrl, poolSize: 4 });
   try {
     return await work(orm);

