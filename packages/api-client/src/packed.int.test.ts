@@ -53,6 +53,8 @@ client.setToken(ticket.token);
 const read = await client.queue.status.query();
 console.log(JSON.stringify({ entered: status, missing, sameToken: read.token === ticket.token, position: read.position }));
 `;
+/** What CONSUMER_PROGRAM prints against a fresh concert: the end of the client flow's one place. */
+const CONSUMER_PRINTS = { entered: 'WAITING', missing: 'TOKEN_MISSING', sameToken: true, position: 1 };
 
 /** A Node consumer's settings: strict, and the package's declarations checked too (no skipLibCheck). */
 const CONSUMER_TSCONFIG = {
@@ -128,6 +130,6 @@ describe('the packed @frontrow/api-client', () => {
     await sh(process.execPath, [workspaceTsc, '-p', 'tsconfig.json'], consumer);
 
     const output = await sh(process.execPath, ['main.ts', url, concertId], consumer);
-    expect(JSON.parse(output)).toEqual({ entered: 'WAITING', missing: 'TOKEN_MISSING', sameToken: true, position: 1 });
+    expect(JSON.parse(output)).toEqual(CONSUMER_PRINTS);
   });
 });
