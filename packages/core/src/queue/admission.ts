@@ -9,15 +9,15 @@ export function slotsToAdmit(maxActive: number, active: number): number {
 }
 
 /**
- * Admissions per minute over the window: the tokens admitted after the window's first admission round,
- * over the seconds from that round to this one. The first round's own admissions are left out, since
- * they filled places freed before it (or free from the start: a sale's opening fill is not a rate).
- * Null while there is nothing to measure (fewer than two rounds admitted anybody in the window): the
- * estimate then falls back.
+ * Admissions per minute over the window: the tokens admitted after the window's second admission round
+ * (the line moving), over the seconds from that round to this one. The first round may be a sale's
+ * opening fill of places that were free, followed by a pause until the first admitted users finish:
+ * neither is the pace at which places free. Null while there is nothing to measure (fewer than three
+ * rounds admitted anybody in the window): the estimate then falls back.
  */
-export function admitRatePerMinute(admittedAfterFirstRound: number, secondsSinceFirstRound: number): number | null {
-  if (admittedAfterFirstRound <= 0 || secondsSinceFirstRound <= 0) return null;
-  return (admittedAfterFirstRound / secondsSinceFirstRound) * 60;
+export function admitRatePerMinute(admittedSinceRound: number, secondsSinceRound: number): number | null {
+  if (admittedSinceRound <= 0 || secondsSinceRound <= 0) return null;
+  return (admittedSinceRound / secondsSinceRound) * 60;
 }
 
 /** `admittedThrough` only grows: positions never increase (DESIGN.md, "The queue"). */

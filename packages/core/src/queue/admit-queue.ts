@@ -72,17 +72,18 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
           );
     const admittedTickets = admitted.map((row) => Number(row.ticket)).sort((a, b) => a - b);
 
-    // the window's admissions by round (a round stamps its admissions with one `activated_at`): the
-    // first round and the count after it, both from the (concert_id, activated_at) index
+    // the window's admissions by round (a round stamps its admissions with one `activated_at`): its second
+    // round and the count after it, from the (concert_id, activated_at) index
     const since = new Date(now.getTime() - ADMIT_RATE_WINDOW_SECONDS * 1000);
-    const [window] = await em.execute<{ first_at: Date | null; after_first: string }[]>(
-      `with w as (select activated_at from queue_token where concert_id = ? and activated_at > ?)
-       select (select min(activated_at) from w) as first_at,
-              (select count(*) from w where activated_at > (select min(activated_at) from w)) as after_first`,
+    const [window] = await em.execute<{ from_at: Date | null; after: string }[]>(
+      `with w as (select activated_at from queue_token where concert_id = ? and activated_at > ?),
+            second as (select activated_at from w group by activated_at order by activated_at offset 1 limit 1)
+       select (select activated_at from second) as from_at,
+              (select count(*) from w where activated_at > (select activated_at from second)) as after`,
       [input.concertId, since],
     );
-    const firstAt = window?.first_at ? new Date(window.first_at).getTime() : now.getTime();
-    const rate = admitRatePerMinute(Number(window?.after_first ?? 0), (now.getTime() - firstAt) / 1000);
+    const fromAt = window?.from_at ? new Date(window.from_at).getTime() : now.getTime();
+    const rate = admitRatePerMinute(Number(window?.after ?? 0), (now.getTime() - fromAt) / 1000);
     const admittedThrough = nextAdmittedThrough(Number(concert.admitted_through), admittedTickets);
     const active = activeBefore + admittedTickets.length;
     if (admittedThrough !== Number(concert.admitted_through) || rate !== concert.admit_rate_per_minute || active !== concert.active_count) {

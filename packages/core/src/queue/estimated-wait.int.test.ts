@@ -62,13 +62,20 @@ describe('estimatedWaitSeconds', () => {
     expect(await q.status(fourth as QueueTicket)).toMatchObject({ position: 3, estimatedWaitSeconds: 200 });
   });
 
-  it('falls back to (position − free) / maxActive × activeTtl while no rate is measured', async () => {
+  it('falls back to (position − free) / maxActive × activeTtl until the line has moved twice', async () => {
     const q = await line({ maxActive: 2, activeTtlSeconds: 600 });
     const entered = await q.enter(5);
     const fill = await q.round(); // the opening fill is one round: not a rate
     expect(fill?.admitRatePerMinute).toBeNull();
     expect(await q.status(entered[2] as QueueTicket)).toMatchObject({ position: 1, estimatedWaitSeconds: 300 });
     expect(await q.status(entered[4] as QueueTicket)).toMatchObject({ position: 3, estimatedWaitSeconds: 900 });
+    q.clock.advance(30_000); // the first admitted leave after a pause: the first move is not a rate either
+    await q.leave(entered[0] as QueueTicket);
+    expect((await q.round())?.admitRatePerMinute).toBeNull();
+    q.clock.advance(2_000); // … the next admission is: 1 in 2 s since the line moved, not 2 in 32 s
+    await q.leave(entered[1] as QueueTicket);
+    expect((await q.round())?.admitRatePerMinute).toBe(30);
+    expect(await q.status(entered[4] as QueueTicket)).toMatchObject({ position: 1, estimatedWaitSeconds: 2 });
   });
 
   it('is position / rate once the admitter has measured admissions over the last minute', async () => {
@@ -82,7 +89,7 @@ describe('estimatedWaitSeconds', () => {
       await q.leave(entered[2 * i + 1] as QueueTicket);
       await q.round();
     }
-    // rounds at 0, 2, 4, 6 s: 6 admitted after the first round, in 6 s
+    // rounds at 0, 2, 4, 6 s: 4 admitted after the second round, in 4 s
     expect((await q.round())?.admitRatePerMinute).toBe(60);
     const last = await q.status(entered[19] as QueueTicket);
     expect(last).toMatchObject({ position: 12, estimatedWaitSeconds: 12 });
@@ -95,8 +102,8 @@ describe('estimatedWaitSeconds', () => {
       await q.leave(entered[2 * i + 1] as QueueTicket);
       await q.round();
     }
-    // rounds at 0 … 18 s: 12 admitted after the first, in 18 s = 40/min; 6 places ahead of the last
-    expect(await q.status(entered[19] as QueueTicket)).toMatchObject({ position: 6, estimatedWaitSeconds: 9 });
+    // rounds at 0 … 18 s: 10 admitted after the second, in 16 s = 37.5/min; 6 places ahead of the last
+    expect(await q.status(entered[19] as QueueTicket)).toMatchObject({ position: 6, estimatedWaitSeconds: 10 });
 
     // a minute with nobody admitted: nothing measured, back to the fallback
     q.clock.advance(61_000);
@@ -106,20 +113,23 @@ describe('estimatedWaitSeconds', () => {
 
   it('is never negative nor below the next round: a huge rate, and a capacity lowered below the active count', async () => {
     const q = await line({ maxActive: 4, activeTtlSeconds: 600 });
-    const entered = await q.enter(12);
+    const entered = await q.enter(16);
     await q.round();
-    q.clock.advance(1);
-    for (const t of entered.slice(0, 4)) await q.leave(t);
-    await q.round(); // 4 admitted 1 ms after the first round: 240,000/min
-    for (const t of entered.slice(8)) expect((await q.status(t)).estimatedWaitSeconds).toBe(1);
+    for (const batch of [0, 1]) {
+      q.clock.advance(1);
+      for (const t of entered.slice(4 * batch, 4 * batch + 4)) await q.leave(t);
+      await q.round(); // 4 admitted a millisecond after the round before: 240,000/min
+    }
+    expect((await q.round())?.admitRatePerMinute).toBe(240_000);
+    for (const t of entered.slice(12)) expect((await q.status(t)).estimatedWaitSeconds).toBe(1);
 
     await configureQueue(q.deps, { concertId: q.concertId, maxActive: 1 });
     q.clock.advance(61_000); // rate gone; 4 ACTIVE over a capacity of 1
     await q.round();
-    for (const t of entered.slice(8)) {
+    for (const t of entered.slice(12)) {
       const ticket = await q.status(t);
       expect(ticket.estimatedWaitSeconds).toBeGreaterThanOrEqual(1);
     }
-    expect(await q.status(entered[8] as QueueTicket)).toMatchObject({ position: 1, estimatedWaitSeconds: 600 });
+    expect(await q.status(entered[12] as QueueTicket)).toMatchObject({ position: 1, estimatedWaitSeconds: 600 });
   });
 });

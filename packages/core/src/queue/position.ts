@@ -23,7 +23,7 @@ export type AdmissionFigures = {
 export const NEXT_ROUND_SECONDS = 1;
 
 /**
- * Seconds until admission (API.md, `estimatedWaitSeconds`), at least `NEXT_ROUND_SECONDS`:
+ * Seconds until admission (API.md, `estimatedWaitSeconds`), rounded, at least `NEXT_ROUND_SECONDS`:
  * - a place within the free ACTIVE places (`maxActive − activeCount`) is admitted by the next round;
  * - further back, `free` places go at the next round and the rest wait for places to free:
  *   `(position − free) / rate`, the rate being the admissions per second measured over the last minute;
@@ -37,5 +37,5 @@ export function estimateWaitSeconds(position: number, figures: AdmissionFigures)
   const rate = figures.admitRatePerMinute;
   const seconds =
     rate !== null && rate > 0 ? (behindFree / rate) * 60 : (behindFree / Math.max(1, figures.maxActive)) * figures.activeTtlSeconds;
-  return Math.max(NEXT_ROUND_SECONDS, Math.ceil(seconds));
+  return Math.max(NEXT_ROUND_SECONDS, Math.round(seconds));
 }
