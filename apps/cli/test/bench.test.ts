@@ -144,6 +144,7 @@ describe('frontrow bench', () => {
     expect(flow?.outcomes.soldOut).toBeGreaterThan(0);
     expect(flow?.sellOutSeconds).toEqual(expect.any(Number));
     expect(flow?.admissionLatencyMs).toMatchObject({ count: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number) });
+    expect(flow?.waitEstimate).toMatchObject({ count: expect.any(Number), medianErrorPercent: expect.any(Number) });
     expect(flow?.holdExpiryLagMs).toMatchObject({ count: 2, notFreed: 0, p99: expect.any(Number) });
     expect(report.activeMax.every((s) => s.samples > 0 && s.max <= s.maxActive)).toBe(true);
     expect(report.targets.length).toBeGreaterThan(0);

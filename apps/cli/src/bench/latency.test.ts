@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admissionLatencies, expiryLags } from './latency.ts';
+import { admissionLatencies, expiryLags, waitEstimateAccuracy } from './latency.ts';
 
 describe('bench lag figures', () => {
   it('the first maxActive admissions fill free slots; each later one is timed from the slot it fills', () => {
@@ -27,5 +27,33 @@ describe('bench lag figures', () => {
 
   it('hold-expiry lag runs from expiresAt to the sample that saw the seats freed', () => {
     expect(expiryLags([{ reservationId: '1', expiresAt: 10_000, freedAt: 10_450 }])).toEqual([450]);
+  });
+
+  it('wait estimates: error as a share of the real wait, only for estimates seen once the line moved', () => {
+    const admissions = [
+      { ticket: 1, enteredAt: 0, activatedAt: 100 },
+      { ticket: 2, enteredAt: 0, activatedAt: 5_000 }, // the first place freed and refilled: the line moves
+      { ticket: 3, enteredAt: 0, activatedAt: 10_000 },
+      { ticket: 4, enteredAt: 0, activatedAt: 14_000 },
+    ];
+    const figures = waitEstimateAccuracy(
+      [
+        { ticket: 2, estimateSeconds: 60, seenAt: 1_000 }, // before the line moved: left out
+        { ticket: 3, estimateSeconds: 6, seenAt: 6_000 }, // real 4 s: 50% off
+        { ticket: 4, estimateSeconds: 8, seenAt: 6_000 }, // real 8 s: exact
+        { ticket: 5, estimateSeconds: 9, seenAt: 6_000 }, // never admitted: left out
+      ],
+      admissions,
+      1,
+    );
+    expect(figures).toEqual({
+      count: 2,
+      medianErrorPercent: 0,
+      p90ErrorPercent: 50,
+      medianEstimateSeconds: 6,
+      medianActualSeconds: 4,
+      beforeLineMoved: 1,
+    });
+    expect(waitEstimateAccuracy([], admissions.slice(0, 1), 1)).toBeNull();
   });
 });

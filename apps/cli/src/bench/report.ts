@@ -2,6 +2,7 @@
 import type { Scenario } from './choices.ts';
 import type { CpuFigures } from './cpu.ts';
 import type { InvariantReport } from './invariants.ts';
+import type { WaitEstimateFigures } from './latency.ts';
 import type { LatencySummary, ProcedureFigures } from './recorder.ts';
 
 export type { Scenario };
@@ -36,6 +37,8 @@ export type BenchReport = {
     allSoldSeconds: number | null;
     admissionLatencyMs: LatencySummary | null;
     holdExpiryLagMs: (LatencySummary & { waitedFor: number; notFreed: number }) | null;
+    /** `estimatedWaitSeconds` at each user's first status against its real wait, once the line moved. */
+    waitEstimate: WaitEstimateFigures | null;
   } | null;
   poll: { waiting: number; rps: number; ratio: number }[] | null;
   activeMax: { concertId: string; max: number; maxActive: number; samples: number }[];
@@ -86,5 +89,6 @@ export function evaluateTargets(report: Omit<BenchReport, 'targets'>): Target[] 
   }
   targets.push(atMost('admission latency p99', 1500, report.flow?.admissionLatencyMs?.p99, 'ms'));
   targets.push(atMost('hold-expiry lag p99', 2000, report.flow?.holdExpiryLagMs?.p99, 'ms'));
+  targets.push(atMost('wait estimate median error', 25, report.flow?.waitEstimate?.medianErrorPercent, '% of the real wait'));
   return targets.filter((t) => t.value !== null);
 }

@@ -191,6 +191,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
           allSoldSeconds: result.allSoldSeconds,
           admissionLatencyMs: result.admissionLatencyMs,
           holdExpiryLagMs: result.holdExpiryLagMs,
+          waitEstimate: result.waitEstimate,
         };
       }
     }

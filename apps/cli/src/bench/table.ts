@@ -71,6 +71,11 @@ export function formatReport(report: BenchReport): string {
       }`,
       `admission latency: ${latency(f.admissionLatencyMs)}`,
       `hold-expiry lag: ${latency(f.holdExpiryLagMs)}`,
+      `wait estimate vs real wait: ${
+        f.waitEstimate === null
+          ? 'not measured (the line never moved, or nobody waited)'
+          : `median error ${f.waitEstimate.medianErrorPercent.toFixed(0)}%, p90 ${f.waitEstimate.p90ErrorPercent.toFixed(0)}% of the real wait (${f.waitEstimate.count} users; median estimate ${f.waitEstimate.medianEstimateSeconds} s, real ${f.waitEstimate.medianActualSeconds.toFixed(1)} s; ${f.waitEstimate.beforeLineMoved} seen before the line moved, left out)`
+      }`,
     );
   }
   for (const sample of report.activeMax)

@@ -10,9 +10,10 @@ describe('admission rules', () => {
     expect(slotsToAdmit(5, 8)).toBe(0);
   });
 
-  it('measures the rate over the window, and has none when nobody was admitted', () => {
-    expect(admitRatePerMinute(30, 3)).toBe(10);
+  it('measures the rate since the first round of the window, and has none before a second round admits anybody', () => {
+    expect(admitRatePerMinute(30, 3)).toBe(600);
     expect(admitRatePerMinute(0, 3)).toBeNull();
+    expect(admitRatePerMinute(5, 0)).toBeNull();
   });
 
   it('never lowers admittedThrough, whatever tickets a round admits', () => {
@@ -40,12 +41,25 @@ describe('position', () => {
 });
 
 describe('estimated wait', () => {
-  it('comes from the measured admission rate when there is one', () => {
-    expect(estimateWaitSeconds(50, 10, 100, 600)).toBe(300);
+  const full = { maxActive: 100, activeCount: 100, activeTtlSeconds: 600 };
+
+  it('is the next round for a place within the free ACTIVE places, whatever the rate', () => {
+    expect(estimateWaitSeconds(1, { ...full, activeCount: 99, admitRatePerMinute: 1 })).toBe(1);
+    expect(estimateWaitSeconds(30, { ...full, activeCount: 70, admitRatePerMinute: null })).toBe(1);
+  });
+
+  it('is the places behind the free ones over the measured admission rate', () => {
+    expect(estimateWaitSeconds(50, { ...full, admitRatePerMinute: 600 })).toBe(5);
+    expect(estimateWaitSeconds(50, { ...full, activeCount: 90, admitRatePerMinute: 600 })).toBe(4);
   });
 
   it('falls back to position / maxActive × activeTtl without a measured rate', () => {
-    expect(estimateWaitSeconds(50, null, 100, 600)).toBe(300);
-    expect(estimateWaitSeconds(250, 0, 100, 600)).toBe(1500);
+    expect(estimateWaitSeconds(50, { ...full, admitRatePerMinute: null })).toBe(300);
+    expect(estimateWaitSeconds(250, { ...full, admitRatePerMinute: 0 })).toBe(1500);
+  });
+
+  it('is never below the next round, and never negative, even over a lowered capacity', () => {
+    expect(estimateWaitSeconds(1, { ...full, admitRatePerMinute: 1e9 })).toBe(1);
+    expect(estimateWaitSeconds(1, { maxActive: 5, activeCount: 8, activeTtlSeconds: 600, admitRatePerMinute: null })).toBe(120);
   });
 });

@@ -175,20 +175,6 @@ describe('admission', () => {
     expect(after.ticket - after.admittedThrough).toBe(2); // ticket 4 is the only one ahead
   });
 
-  it('measures the admission rate of the last minutes, and the estimated wait follows it', async () => {
-    const clock = manualClock(new Date('2030-01-01T00:00:00Z'));
-    const concertId = await concert({ maxActive: 3, activeTtlSeconds: 600 });
-    const entered = await enterMany(concertId, 5, clock);
-    const round = await admitQueue(testDeps(db.orm, { clock }), { concertId });
-    expect(round?.admitRatePerMinute).toBe(1); // 3 admitted in a 3-minute window
-    const fifth = await enterQueue({ ...testDeps(db.orm, { clock }), tokens }, { concertId, userId: (entered[4] as QueueTicket).userId });
-    expect(fifth).toMatchObject({ position: 2, estimatedWaitSeconds: 120 });
-
-    clock.advance(4 * 60_000); // the window has passed with nobody admitted: back to the fallback formula
-    const quiet = await admitQueue(testDeps(db.orm, { clock }), { concertId });
-    expect(quiet?.admitRatePerMinute).toBeNull();
-  });
-
   it('fills a raised capacity at the next round, and admits nobody while over a lowered one', async () => {
     const concertId = await concert({ maxActive: 2 });
     await enterMany(concertId, 6);

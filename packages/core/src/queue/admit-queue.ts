@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { ADMIT_RATE_WINDOW_MINUTES, admitRatePerMinute, nextAdmittedThrough, slotsToAdmit } from './admission.ts';
+import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
 
 export type AdmitQueueInput = { concertId: string };
@@ -23,7 +23,8 @@ export type AdmissionRound = {
 /**
  * One admission round of a concert (the worker's `queue.admit` job): expires lapsed ACTIVE tokens, then
  * promotes the oldest WAITING tokens, in ticket order, into the free ACTIVE places, raises `admittedThrough`
- * and records the admission rate of the last minutes. Idempotent: a second round right after changes nothing.
+ * and records the admission rate of the last minute and the ACTIVE count it ends with (both behind
+ * `estimatedWaitSeconds`). Idempotent: a second round right after changes nothing.
  *
  * Rounds of one concert are serialised across every worker by a transaction-scoped advisory lock on the
  * concert id, so two workers never both see the same free places. `queue.enter` holds the same lock shared
@@ -71,25 +72,31 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
           );
     const admittedTickets = admitted.map((row) => Number(row.ticket)).sort((a, b) => a - b);
 
-    const since = new Date(now.getTime() - ADMIT_RATE_WINDOW_MINUTES * 60_000);
-    const [window] = await em.execute<{ admitted: string }[]>(
-      `select count(*) as admitted from queue_token where concert_id = ? and activated_at > ?`,
+    // the window's admissions by round (a round stamps its admissions with one `activated_at`): its second
+    // round and the count after it, from the (concert_id, activated_at) index
+    const since = new Date(now.getTime() - ADMIT_RATE_WINDOW_SECONDS * 1000);
+    const [window] = await em.execute<{ from_at: Date | null; after: string }[]>(
+      `with w as (select activated_at from queue_token where concert_id = ? and activated_at > ?),
+            second as (select activated_at from w group by activated_at order by activated_at offset 1 limit 1)
+       select (select activated_at from second) as from_at,
+              (select count(*) from w where activated_at > (select activated_at from second)) as after`,
       [input.concertId, since],
     );
-    const rate = admitRatePerMinute(Number(window?.admitted ?? 0));
+    const fromAt = window?.from_at ? new Date(window.from_at).getTime() : now.getTime();
+    const rate = admitRatePerMinute(Number(window?.after ?? 0), (now.getTime() - fromAt) / 1000);
     const admittedThrough = nextAdmittedThrough(Number(concert.admitted_through), admittedTickets);
-    if (admittedThrough !== Number(concert.admitted_through) || rate !== concert.admit_rate_per_minute) {
-      await em.execute(`update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ? where id = ?`, [
-        admittedThrough,
-        rate,
-        input.concertId,
-      ]);
+    const active = activeBefore + admittedTickets.length;
+    if (admittedThrough !== Number(concert.admitted_through) || rate !== concert.admit_rate_per_minute || active !== concert.active_count) {
+      await em.execute(
+        `update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ?, active_count = ? where id = ?`,
+        [admittedThrough, rate, active, input.concertId],
+      );
     }
     return {
       concertId: String(concert.id),
       expired: expired.length,
       admittedTickets,
-      active: activeBefore + admittedTickets.length,
+      active,
       previousAdmittedThrough: Number(concert.admitted_through),
       admittedThrough,
       admitRatePerMinute: rate,

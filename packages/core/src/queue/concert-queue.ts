@@ -4,6 +4,7 @@ import type { EntityManager } from '@frontrow/db';
 export type ConcertQueueRow = {
   id: string;
   max_active: number;
+  active_count: number;
   active_ttl_seconds: number;
   admitted_through: string;
   admit_rate_per_minute: number | null;
@@ -12,7 +13,7 @@ export type ConcertQueueRow = {
 /** The concert's queue figures, in the caller's transaction; null for an unknown concert. */
 export async function readConcertQueue(em: EntityManager, concertId: string, options: { forUpdate?: boolean } = {}) {
   const rows = await em.execute<ConcertQueueRow[]>(
-    `select id, max_active, active_ttl_seconds, admitted_through, admit_rate_per_minute
+    `select id, max_active, active_count, active_ttl_seconds, admitted_through, admit_rate_per_minute
        from concert where id = ?${options.forUpdate ? ' for update' : ''}`,
     [concertId],
   );

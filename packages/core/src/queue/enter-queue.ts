@@ -76,7 +76,7 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
 const LOCK_CONCERT_AND_USER: ScriptStatement = {
   name: 'frontrow_enter_locks',
   params: ['text', 'text'],
-  text: `select c.id, c.max_active, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
+  text: `select c.id, c.max_active, c.active_count, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
        from concert c
        cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext($1), hashtext($2)) as mine) locked
       where c.id = $1::bigint`,

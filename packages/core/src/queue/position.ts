@@ -6,16 +6,36 @@ export function positionOf(ticket: number, admittedThrough: number): number {
   return Math.max(1, ticket - admittedThrough);
 }
 
+/** What the estimate reads off the concert row (the admitter's figures as its last round left them). */
+export type AdmissionFigures = {
+  maxActive: number;
+  /** ACTIVE tokens after the admitter's last round. */
+  activeCount: number;
+  activeTtlSeconds: number;
+  /** Measured over the last minute; null until measured. */
+  admitRatePerMinute: number | null;
+};
+
 /**
- * Seconds until admission: from the measured admission rate when there is one, else assuming a full
- * turnover of the active set every `activeTtlSeconds`.
+ * The estimate for a place within the free ACTIVE places: the admitter runs about once a second, and at
+ * once when nudged, so such a place is admitted by its next round.
  */
-export function estimateWaitSeconds(
-  position: number,
-  admitRatePerMinute: number | null,
-  maxActive: number,
-  activeTtlSeconds: number,
-): number {
-  if (admitRatePerMinute !== null && admitRatePerMinute > 0) return Math.ceil((position / admitRatePerMinute) * 60);
-  return Math.ceil((position / maxActive) * activeTtlSeconds);
+export const NEXT_ROUND_SECONDS = 1;
+
+/**
+ * Seconds until admission (API.md, `estimatedWaitSeconds`), rounded, at least `NEXT_ROUND_SECONDS`:
+ * - a place within the free ACTIVE places (`maxActive − activeCount`) is admitted by the next round;
+ * - further back, `free` places go at the next round and the rest wait for places to free:
+ *   `(position − free) / rate`, the rate being the admissions per second measured over the last minute;
+ * - with no rate measured yet, each `maxActive` places ahead take at most one `activeTtl` (every ACTIVE
+ *   token lapses by then): `(position − free) / maxActive × activeTtl`, an upper bound.
+ */
+export function estimateWaitSeconds(position: number, figures: AdmissionFigures): number {
+  const free = Math.max(0, figures.maxActive - figures.activeCount);
+  if (position <= free) return NEXT_ROUND_SECONDS;
+  const behindFree = position - free;
+  const rate = figures.admitRatePerMinute;
+  const seconds =
+    rate !== null && rate > 0 ? (behindFree / rate) * 60 : (behindFree / Math.max(1, figures.maxActive)) * figures.activeTtlSeconds;
+  return Math.max(NEXT_ROUND_SECONDS, Math.round(seconds));
 }

@@ -26,6 +26,8 @@ export type TicketState = {
   admittedThrough: number;
   admitRatePerMinute: number | null;
   maxActive: number;
+  /** ACTIVE tokens after the admitter's last round. */
+  activeCount: number;
   activeTtlSeconds: number;
 };
 
@@ -39,12 +41,13 @@ export type TicketRow = {
   admitted_through: string;
   admit_rate_per_minute: number | null;
   max_active: number;
+  active_count: number;
   active_ttl_seconds: number;
 };
 
 /** A token's state: its row `t` joined with its concert `c`, both by primary key. */
 const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
-            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_ttl_seconds`;
+            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_count, c.active_ttl_seconds`;
 const TICKET_FROM = 'from queue_token t join concert c on c.id = t.concert_id';
 
 /** The status read: one row by the token's primary key, joined with its concert by primary key. */
@@ -96,6 +99,7 @@ export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): Ticke
     admittedThrough: Number(row.admitted_through),
     admitRatePerMinute: row.admit_rate_per_minute,
     maxActive: row.max_active,
+    activeCount: row.active_count,
     activeTtlSeconds: row.active_ttl_seconds,
   };
 }
@@ -109,8 +113,7 @@ export function toQueueTicket(token: string, state: TicketState): QueueTicket {
     concertId: state.concertId,
     status: state.status,
     position,
-    estimatedWaitSeconds:
-      position === null ? null : estimateWaitSeconds(position, state.admitRatePerMinute, state.maxActive, state.activeTtlSeconds),
+    estimatedWaitSeconds: position === null ? null : estimateWaitSeconds(position, state),
     activeUntil: state.status === 'ACTIVE' && state.activeUntil ? state.activeUntil.toISOString() : null,
   };
 }

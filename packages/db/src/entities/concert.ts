@@ -14,6 +14,8 @@ export const ConcertSchema = defineEntity({
     admittedThrough: p.bigint('number').default(0),
     /** Admissions per minute, measured by the admitter over the last minutes; null until measured. */
     admitRatePerMinute: p.double().nullable(),
+    /** ACTIVE tokens as the admitter's last round left them (a place freed since then is not counted free yet). */
+    activeCount: p.integer().default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

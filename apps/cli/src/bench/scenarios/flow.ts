@@ -5,7 +5,15 @@
  */
 import { randomInt } from 'node:crypto';
 import type { BenchEnv, PhaseReport } from '../env.ts';
-import { type Admission, admissionLatencies, expiryLags, type LapsedHold } from '../latency.ts';
+import {
+  type Admission,
+  admissionLatencies,
+  expiryLags,
+  type LapsedHold,
+  type SeenEstimate,
+  type WaitEstimateFigures,
+  waitEstimateAccuracy,
+} from '../latency.ts';
 import { forEachConcurrently, sleep } from '../pool.ts';
 import { type LatencySummary, Samples } from '../recorder.ts';
 import type { ActiveSampler } from '../sampler.ts';
@@ -32,6 +40,8 @@ export type FlowResult = {
   allSoldSeconds: number | null;
   admissionLatencyMs: LatencySummary | null;
   holdExpiryLagMs: (LatencySummary & { waitedFor: number; notFreed: number }) | null;
+  /** Predicted (`estimatedWaitSeconds` at a user's first status) against the real wait, once the line moved. */
+  waitEstimate: WaitEstimateFigures | null;
   paid: { reservationId: string; amount: number }[];
   notes: string[];
 };
@@ -51,6 +61,7 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
   const paid: FlowResult['paid'] = [];
   const lapsing = watchLapsingHolds(env);
   const leftAt: number[] = [];
+  const seen: SeenEstimate[] = [];
   const startedAt = Date.now();
   let soldOutAt: number | null = null;
   // spread the walk-aways over the early users, who still find seats
@@ -79,6 +90,7 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
   };
 
   const shop = async (user: BenchUser, index: number) => {
+    await firstStatus(user);
     const status = await waitAdmitted(env, user, ADMISSION_TIMEOUT_MS);
     if (status !== 'ACTIVE') {
       outcomes.notAdmitted++;
@@ -124,6 +136,20 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
     outcomes.bought++;
   };
 
+  // the estimate a user sees at its first status, to compare with the real wait (its activated_at)
+  const firstStatus = async (user: BenchUser) => {
+    if (user.status !== 'WAITING') return;
+    const seenAt = Date.now();
+    const polled = await env.caller.call('queue.status', () => user.client.status());
+    if (!polled.ok) return;
+    user.status = polled.value.status;
+    const ticket = tickets.get(user.userId);
+    if (polled.value.status === 'WAITING' && polled.value.estimatedWaitSeconds !== null && ticket !== undefined) {
+      seen.push({ ticket, estimateSeconds: polled.value.estimatedWaitSeconds, seenAt });
+      await sleep(env.pollMs);
+    }
+  };
+
   const shopping = await env.phase(
     'flow: shop',
     {
@@ -160,7 +186,7 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
     seats,
     sellOutSeconds: soldOutAt === null ? null : (soldOutAt - startedAt) / 1000,
     allSoldSeconds,
-    admissionLatencyMs: await admissionLatency(env, concertId, initialFree, leftAt),
+    ...(await admissionFigures(env, concertId, initialFree, leftAt, seen)),
     holdExpiryLagMs: lapsed,
     paid,
     notes,
@@ -271,7 +297,14 @@ function watchLapsingHolds(env: BenchEnv) {
   };
 }
 
-async function admissionLatency(env: BenchEnv, concertId: string, initialFree: number, leftAt: number[]): Promise<LatencySummary | null> {
+/** Admission latency, and the wait estimates users saw against their real waits. */
+async function admissionFigures(
+  env: BenchEnv,
+  concertId: string,
+  initialFree: number,
+  leftAt: number[],
+  seen: SeenEstimate[],
+): Promise<{ admissionLatencyMs: LatencySummary | null; waitEstimate: WaitEstimateFigures | null }> {
   const tokens = await env.db.tokenTimes(concertId);
   const admissions: Admission[] = tokens.flatMap((t) =>
     t.activatedAt === null ? [] : [{ ticket: t.ticket, enteredAt: t.createdAt, activatedAt: t.activatedAt }],
@@ -280,8 +313,10 @@ async function admissionLatency(env: BenchEnv, concertId: string, initialFree: n
   const lapses = tokens.flatMap((t) => (t.status === 'EXPIRED' && t.activeUntil !== null && t.activatedAt !== null ? [t.activeUntil] : []));
   const frees = [...(await env.db.paymentTimes(concertId)), ...leftAt, ...lapses];
   const latencies = admissionLatencies(admissions, frees, initialFree);
-  if (latencies.length === 0) return null;
   const samples = new Samples();
   for (const ms of latencies) samples.add(ms);
-  return samples.summary();
+  return {
+    admissionLatencyMs: latencies.length === 0 ? null : samples.summary(),
+    waitEstimate: waitEstimateAccuracy(seen, admissions, initialFree),
+  };
 }
