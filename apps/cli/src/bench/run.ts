@@ -44,7 +44,7 @@ export type BenchOptions = {
   price: number;
 };
 
-export type BenchDeps = { db: BenchDatabase; transports: Transport[]; progress: Progress };
+export type BenchDeps = { db: BenchDatabase; transports: Transport[]; progress: Progress; authSecret: string };
 
 export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
   const startedAt = new Date();
@@ -70,6 +70,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     caller,
     db: deps.db,
     progress: deps.progress,
+    authSecret: deps.authSecret,
     pollMs: options.pollMs,
     phase: phaseRunner(deps.progress, (next) => {
       recorder = next;

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { domainSettings } from '@frontrow/core';
+import { domainSettings, resolveDevSecret } from '@frontrow/core';
 import { type MikroORM, openOrm } from '@frontrow/db';
 import { CLIENT_KINDS, type ClientKind } from '../bench/client.ts';
 import { benchDatabase } from '../bench/database.ts';
@@ -86,8 +86,10 @@ export function registerBenchCommands(program: Command, runtime: () => Runtime):
         throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
       const transports = options.urls.map((url) => createTransport(url, options.concurrency + 8));
       const progress = createProgress(process.stderr);
+      // the API's AUTH_DEV_SECRET (or the one kept under DATA_DIR for the embedded database)
+      const authSecret = await resolveDevSecret(rt.config);
       const work = async (orm: MikroORM) =>
-        await runBench(options, { db: benchDatabase(orm, domainSettings(rt.config)), transports, progress });
+        await runBench(options, { db: benchDatabase(orm, domainSettings(rt.config)), transports, progress, authSecret });
       try {
         const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
         rt.out(formatReport(report));

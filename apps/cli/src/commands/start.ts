@@ -8,7 +8,17 @@ import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import type { Command } from 'commander';
 import { buildServer } from '@frontrow/api';
-import { type Config, createConcert, createTokenSigner, domainSettings, noJobs, resolveTokenSecret, systemClock } from '@frontrow/core';
+import {
+  type Config,
+  createConcert,
+  createIdentityVerifier,
+  createTokenSigner,
+  domainSettings,
+  noJobs,
+  resolveAuth,
+  resolveTokenSecret,
+  systemClock,
+} from '@frontrow/core';
 import { Concert, type MikroORM, type RunningPostgres, migrate, openOrm, startEmbeddedPostgres } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { allJobs, buildWorker } from '@frontrow/worker';
@@ -42,6 +52,7 @@ async function start(config: Config, out: (line: string) => void): Promise<void>
       out(`embedded PostgreSQL: ${join(config.DATA_DIR, 'pg')} on port ${embedded.port}`);
     }
     const secret = await resolveTokenSecret(config);
+    const auth = await resolveAuth(config);
     const orm = await openOrm({ databaseUrl, poolSize: config.DB_POOL_SIZE });
     stack.push(() => orm.close(true));
     const { applied } = await migrate(orm);
@@ -55,7 +66,14 @@ async function start(config: Config, out: (line: string) => void): Promise<void>
     const jobs = bossJobScheduler(boss);
     const app = await buildServer({
       orm,
-      inner: { em: orm.em, clock: systemClock, jobs, settings, tokens: createTokenSigner(secret) },
+      inner: {
+        em: orm.em,
+        clock: systemClock,
+        jobs,
+        settings,
+        tokens: createTokenSigner(secret),
+        identities: createIdentityVerifier(auth),
+      },
       logger,
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
       jobQueues: boss,
