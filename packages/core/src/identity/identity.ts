@@ -88,8 +88,7 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
         : provider.jwks;
   const cache = new LRUCache<string, Cached>({ max: options.cacheSize ?? 100_000 });
 
-  async function check(token: string) {
-    const alg = decodeProtectedHeader(token).alg;
+  async function check(token: string, alg: string | undefined) {
     const currentDate = new Date(now());
     // the header picks the path; each path allows only its own algorithms, so a provider's issuer in an
     // HMAC token (signed with a public key as the "secret") or `alg: none` never verifies
@@ -123,9 +122,11 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
         if (cached.expiresAtMs > now()) return cached.identity;
         cache.delete(token);
       }
+      const alg = algorithmOf(token);
+      if (alg === null) return null;
       let verified: Awaited<ReturnType<typeof check>>;
       try {
-        verified = await check(token);
+        verified = await check(token, alg);
       } catch (error) {
         if (error instanceof errors.JOSEError && UNTRUSTED.has(error.code)) return null;
         throw new DomainError('BUSY', "the sign-in provider's keys cannot be fetched; retry shortly", { cause: error });
@@ -139,6 +140,15 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
       return identity;
     },
   };
+}
+
+/** The `alg` of a token's header; null for a string that is no JWS at all. */
+function algorithmOf(token: string): string | undefined | null {
+  try {
+    return decodeProtectedHeader(token).alg;
+  } catch {
+    return null; // jose's TypeError for a malformed token or header
+  }
 }
 
 /** A development identity token for `subject`, signed with AUTH_DEV_SECRET (`frontrow auth token`). */
