@@ -1,6 +1,14 @@
 import { initTRPC } from '@trpc/server';
 import { ZodError, type ZodType } from 'zod';
-import { DomainError, type Identity, type TicketState, type TokenClaims, assertAdmitted, isDatabaseUnavailable, readTicketState } from '@frontrow/core';
+import {
+  DomainError,
+  type Identity,
+  type TicketState,
+  type TokenClaims,
+  assertAdmitted,
+  isDatabaseUnavailable,
+  readTicketState,
+} from '@frontrow/core';
 import type { Context } from './context.ts';
 import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
 

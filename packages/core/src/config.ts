@@ -3,24 +3,24 @@ import { z } from 'zod';
 /** Every setting of every FrontRow process, parsed once from the environment (API.md, "Operations contract"). */
 export const configSchema = z
   .object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
-  QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
-  QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
-  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  DATA_DIR: z.string().min(1).default('.data'),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
-  AUTH_ISSUER: z.string().min(1).max(1000).optional(),
-  AUTH_AUDIENCE: z.string().min(1).max(1000).optional(),
-  AUTH_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
-  AUTH_DEV_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  WALLET_MAX_BALANCE: z.coerce.number().int().min(1).max(1_000_000_000_000).default(100_000_000),
-})
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+    TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    DATA_DIR: z.string().min(1).default('.data'),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AUTH_ISSUER: z.string().min(1).max(1000).optional(),
+    AUTH_AUDIENCE: z.string().min(1).max(1000).optional(),
+    AUTH_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    AUTH_DEV_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    WALLET_MAX_BALANCE: z.coerce.number().int().min(1).max(1_000_000_000_000).default(100_000_000),
+  })
   .superRefine((config, ctx) => {
     // a provider's tokens are only trusted for one issuer and one audience: both must be named
     for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {

@@ -136,9 +136,11 @@ describe('payments router', () => {
 
   it('needs a queue token, and rejects a bad reservationId or idempotencyKey as VALIDATION', async () => {
     const holder0 = await signIn();
-    expect(await outcomeOf(() => createCaller(callerContext(inner, { authorization: holder0.authorization })).payments.pay({ reservationId: '1' }))).toBe(
-      'UNAUTHORIZED/TOKEN_MISSING',
-    );
+    expect(
+      await outcomeOf(() =>
+        createCaller(callerContext(inner, { authorization: holder0.authorization })).payments.pay({ reservationId: '1' }),
+      ),
+    ).toBe('UNAUTHORIZED/TOKEN_MISSING');
     const holder = await admittedUser();
     const caller = createCaller(callerContext(inner, holder.headers));
     const bad: unknown[] = [

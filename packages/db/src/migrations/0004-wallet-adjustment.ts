@@ -20,7 +20,9 @@ export class WalletAdjustment extends Migration {
     this.addSql(`delete from wallet_transaction where type = 'ADJUSTMENT';`);
     this.addSql(`alter table wallet_transaction drop constraint wallet_transaction_adjustment_has_reason;`);
     this.addSql(`alter table wallet_transaction drop constraint wallet_transaction_type_check;`);
-    this.addSql(`alter table wallet_transaction add constraint wallet_transaction_type_check check (type in ('CHARGE', 'PAYMENT', 'REFUND'));`);
+    this.addSql(
+      `alter table wallet_transaction add constraint wallet_transaction_type_check check (type in ('CHARGE', 'PAYMENT', 'REFUND'));`,
+    );
     this.addSql(`alter table wallet_transaction drop column reason;`);
   }
 }
