@@ -1,12 +1,12 @@
 import { InitialSchema } from './0001-initial-schema.ts';
 import { QueueTokenActivatedAt } from './0002-queue-token-activated-at.ts';
 import { ReservationLiveHoldExpiry } from './0003-reservation-live-hold-expiry.ts';
-import { WalletAdjustment } from './0004-wallet-adjustment.ts';
+import { WalletAdjustment } from './0005-wallet-adjustment.ts';
 
 /** Every migration in order; listed in code so no file globbing decides what runs. */
 export const migrations = [
   { name: '0001-initial-schema', class: InitialSchema },
   { name: '0002-queue-token-activated-at', class: QueueTokenActivatedAt },
   { name: '0003-reservation-live-hold-expiry', class: ReservationLiveHoldExpiry },
-  { name: '0004-wallet-adjustment', class: WalletAdjustment },
+  { name: '0005-wallet-adjustment', class: WalletAdjustment },
 ];
