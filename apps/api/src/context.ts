@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, DomainSettings, JobScheduler, TokenSigner } from '@frontrow/core';
+import type { Clock, DomainSettings, IdentityVerifier, JobScheduler, TokenSigner } from '@frontrow/core';
 import type { EntityManager } from '@frontrow/db';
 
 /** What procedures run on: tests, the CLI and the worker build the same thing (docs/ARCHITECTURE.md#how-a-request-flows). */
@@ -9,6 +9,8 @@ export type InnerContext = {
   jobs: JobScheduler;
   settings: DomainSettings;
   tokens: TokenSigner;
+  /** Verifies identity tokens (the operator's sign-in, or development tokens): who the caller is. */
+  identities: IdentityVerifier;
   /** Fired by procedures that change what a queue watcher sees (admission nudges, leave). */
   events?: ApiEvents;
 };
@@ -18,8 +20,10 @@ export type ApiEvents = {
 };
 
 export type Context = InnerContext & {
-  /** The raw `Authorization` header, if any. */
+  /** The raw `Authorization` header, if any: the caller's identity token (`Bearer <token>`). */
   authorization: string | undefined;
+  /** The raw `X-Queue-Token` header, if any: the caller's queue token. */
+  queueToken: string | undefined;
   clientIp: string;
   req?: FastifyRequest;
   res?: FastifyReply;
@@ -31,6 +35,7 @@ export function createContextFactory(inner: InnerContext) {
     ...inner,
     em: inner.em.fork(),
     authorization: req.headers.authorization,
+    queueToken: header(req.headers['x-queue-token']),
     clientIp: req.ip,
     req,
     res,
@@ -38,6 +43,11 @@ export function createContextFactory(inner: InnerContext) {
 }
 
 /** A context with no HTTP request: for `createCallerFactory(router)(...)` in tests and tools. */
-export function callerContext(inner: InnerContext, authorization?: string): Context {
-  return { ...inner, em: inner.em.fork(), authorization, clientIp: '127.0.0.1' };
+export function callerContext(inner: InnerContext, headers: { authorization?: string; queueToken?: string } = {}): Context {
+  return { ...inner, em: inner.em.fork(), authorization: headers.authorization, queueToken: headers.queueToken, clientIp: '127.0.0.1' };
+}
+
+/** A header sent once; sent twice, it is neither (the guard answers as for a missing one). */
+function header(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

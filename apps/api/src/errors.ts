@@ -5,6 +5,9 @@ import { DomainError, type ErrorReason, isDatabaseUnavailable } from '@frontrow/
 /** API.md's table of reasons, checked by the compiler: a new reason without a code does not build. */
 export const REASON_CODES = {
   VALIDATION: 'BAD_REQUEST',
+  AUTH_MISSING: 'UNAUTHORIZED',
+  AUTH_INVALID: 'UNAUTHORIZED',
+  TOKEN_NOT_YOURS: 'FORBIDDEN',
   TOKEN_MISSING: 'UNAUTHORIZED',
   TOKEN_INVALID: 'UNAUTHORIZED',
   TOKEN_EXPIRED: 'UNAUTHORIZED',
@@ -19,6 +22,7 @@ export const REASON_CODES = {
   RESERVATION_NOT_PAYABLE: 'CONFLICT',
   INSUFFICIENT_BALANCE: 'PAYMENT_REQUIRED',
   IDEMPOTENCY_KEY_REUSED: 'CONFLICT',
+  BALANCE_LIMIT_EXCEEDED: 'CONFLICT',
   BUSY: 'SERVICE_UNAVAILABLE',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
 } as const satisfies Record<ErrorReason, TRPC_ERROR_CODE_KEY>;

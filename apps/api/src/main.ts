@@ -3,7 +3,15 @@
  * `frontrow db migrate` first. SIGTERM stops taking requests, finishes those in flight, closes pools, exits 0.
  */
 import closeWithGrace from 'close-with-grace';
-import { createTokenSigner, domainSettings, parseConfig, resolveTokenSecret, systemClock } from '@frontrow/core';
+import {
+  createIdentityVerifier,
+  createTokenSigner,
+  domainSettings,
+  parseConfig,
+  resolveAuth,
+  resolveTokenSecret,
+  systemClock,
+} from '@frontrow/core';
 import { openOrm } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { buildServer } from './server.ts';
@@ -14,6 +22,7 @@ try {
     throw new Error('DATABASE_URL is required for start:api (use `pnpm start` for the embedded database)');
   }
   const secret = await resolveTokenSecret(config);
+  const auth = await resolveAuth(config);
   const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
   // a sender only: jobs are run by worker processes
   let logError: (error: Error) => void = (error) => console.error('pg-boss error', error.message);
@@ -26,6 +35,7 @@ try {
       jobs: bossJobScheduler(boss),
       settings: domainSettings(config),
       tokens: createTokenSigner(secret),
+      identities: createIdentityVerifier(auth),
     },
     logger: { level: config.LOG_LEVEL },
     queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,

@@ -7,7 +7,7 @@ import { type PgBoss, startBoss } from '@frontrow/db/boss';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import type { InnerContext } from './context.ts';
 import { type ServerDeps, buildServer } from './server.ts';
-import { testInnerContext } from './testing.ts';
+import { signIn, testInnerContext } from './testing.ts';
 
 let db: TestDatabase;
 let boss: PgBoss;
@@ -32,7 +32,6 @@ async function server(options: Partial<ServerDeps> = {}): Promise<FastifyInstanc
 }
 
 const deps = () => ({ em: db.orm.em, clock: systemClock, jobs: noJobs, settings: inner.settings });
-const uuid = () => crypto.randomUUID();
 
 async function concert(maxActive = 100): Promise<string> {
   return (await createConcert(deps(), { title: 'Ops Live', venue: 'Hall', dates: ['2099-03-01'], price: 40_000, maxActive })).concertId;
@@ -41,7 +40,9 @@ async function concert(maxActive = 100): Promise<string> {
 type Call = { method?: 'GET' | 'POST'; input?: unknown; token?: string; ip?: string; headers?: Record<string, string> };
 
 async function call(app: FastifyInstance, path: string, { method = 'POST', input, token, ip, headers = {} }: Call = {}) {
-  const auth = token ? { authorization: `Bearer ${token}` } : {};
+  // a queue token travels with its owner's identity, as a client sends them
+  const owner = token ? owners.get(token) : undefined;
+  const auth = token ? { 'x-queue-token': token, ...(owner ? { authorization: owner } : {}) } : {};
   const res =
     method === 'GET'
       ? await app.inject({
@@ -60,10 +61,16 @@ async function call(app: FastifyInstance, path: string, { method = 'POST', input
   return res;
 }
 
+/** The identity (`Bearer …`) of whoever entered with each queue token. */
+const owners = new Map<string, string>();
+
 async function enter(app: FastifyInstance, concertId: string, ip = '127.0.0.1'): Promise<QueueTicket> {
-  const res = await call(app, 'queue.enter', { input: { concertId, userId: uuid() }, ip });
+  const user = await signIn();
+  const res = await call(app, 'queue.enter', { input: { concertId }, ip, headers: { authorization: user.authorization } });
   expect(res.statusCode).toBe(200);
-  return (res.json() as { result: { data: QueueTicket } }).result.data;
+  const ticket = (res.json() as { result: { data: QueueTicket } }).result.data;
+  owners.set(ticket.token, user.authorization);
+  return ticket;
 }
 
 /** The value of one series in Prometheus text, e.g. `frontrow_queue_active{concert_id="3"}`. */
@@ -80,7 +87,10 @@ describe('GET /metrics', () => {
     await enter(app, concertId); // stays WAITING: two places
     await admitQueue(deps(), { concertId });
 
-    const charge = await call(app, 'wallet.charge', { input: { userId: payer.userId, amount: 100_000 } });
+    const charge = await call(app, 'wallet.charge', {
+      input: { amount: 100_000 },
+      headers: { authorization: owners.get(payer.token) ?? '' },
+    });
     expect(charge.statusCode).toBe(200);
     const held = await call(app, 'reservations.hold', { token: payer.token, input: { concertId, date: '2099-03-01', seatNumbers: [1] } });
     expect(held.statusCode).toBe(200);
@@ -158,11 +168,12 @@ describe('request logs', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-request-id']).toBe('support-42');
     // a token in the query string (how a browser EventSource authenticates) is masked too
-    const params = encodeURIComponent(JSON.stringify({ token: ticket.token }));
+    const params = encodeURIComponent(JSON.stringify({ queueToken: ticket.token }));
     await app.inject({ method: 'GET', url: `/trpc/queue.status?connectionParams=${params}&token=${ticket.token}` });
     // and so is the header if anything logs the request object itself
     app.log.info({ req: { headers: { authorization: `Bearer ${ticket.token}` } } }, 'a careless line');
     app.log.info({ headers: { authorization: `Bearer ${ticket.token}` }, token: ticket.token }, 'another careless line');
+    app.log.info({ req: { headers: { 'x-queue-token': ticket.token } }, queueToken: ticket.token }, 'a third careless line');
 
     const completed = lines.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; calls?: unknown });
     expect(completed).toContainEqual(
@@ -184,7 +195,8 @@ describe('queue.enter rate limit', () => {
     const concertId = await concert();
     for (let i = 0; i < 3; i++) await enter(app, concertId, '10.1.1.1');
 
-    const limited = await call(app, 'queue.enter', { input: { concertId, userId: uuid() }, ip: '10.1.1.1' });
+    const headers = { authorization: (await signIn()).authorization };
+    const limited = await call(app, 'queue.enter', { input: { concertId }, ip: '10.1.1.1', headers });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBeDefined();
     expect(limited.json()).toEqual({
@@ -198,8 +210,8 @@ describe('queue.enter rate limit', () => {
     const batch = await app.inject({
       method: 'POST',
       url: '/trpc/queue.enter?batch=1',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ 0: { concertId, userId: uuid() } }),
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify({ 0: { concertId } }),
       remoteAddress: '10.1.1.1',
     });
     expect(batch.statusCode).toBe(429);
@@ -226,7 +238,7 @@ describe('graceful close', () => {
     const app = await buildServer({ orm: db.orm, inner });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const ticket = await enter(app, await concert());
-    const stream = await fetch(`${url}/trpc/queue.watch`, { headers: { authorization: `Bearer ${ticket.token}` } });
+    const stream = await fetch(`${url}/trpc/queue.watch`, { headers: { 'x-queue-token': ticket.token } });
     expect(stream.headers.get('content-type')).toContain('text/event-stream');
     const reader = stream.body?.getReader();
     const first = await reader?.read();

@@ -32,10 +32,16 @@ const PROBE_TIMEOUT_MS = 2_000;
 const LOG_BUFFER_BYTES = 4096;
 const LOG_FLUSH_MS = 1_000;
 
-/** Never in a log line: the bearer token, secrets, connection strings (they carry passwords). */
+/** Never in a log line: identity and queue tokens, secrets, connection strings (they carry passwords). */
 const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-queue-token"]',
+  'headers["x-queue-token"]',
+  'queueToken',
+  '*.queueToken',
+  'AUTH_DEV_SECRET',
+  '*.AUTH_DEV_SECRET',
   'headers.authorization',
   'authorization',
   '*.authorization',
@@ -47,7 +53,7 @@ const REDACTED_PATHS = [
   '*.DATABASE_URL',
 ];
 /** Query parameters that may carry a token (an EventSource cannot send headers). */
-const SECRET_QUERY_PARAMS = ['token', 'access_token', 'authorization', 'connectionParams'];
+const SECRET_QUERY_PARAMS = ['token', 'queueToken', 'access_token', 'authorization', 'connectionParams'];
 
 /** The HTTP edge: tRPC at /trpc beside /healthz, /readyz and /metrics. `main.ts` only listens and closes. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {

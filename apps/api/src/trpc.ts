@@ -1,6 +1,14 @@
 import { initTRPC } from '@trpc/server';
 import { ZodError, type ZodType } from 'zod';
-import { DomainError, type TicketState, type TokenClaims, assertAdmitted, isDatabaseUnavailable, readTicketState } from '@frontrow/core';
+import {
+  DomainError,
+  type Identity,
+  type TicketState,
+  type TokenClaims,
+  assertAdmitted,
+  isDatabaseUnavailable,
+  readTicketState,
+} from '@frontrow/core';
 import type { Context } from './context.ts';
 import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
 
@@ -50,38 +58,72 @@ export const publicProcedure = t.procedure.use(mapDomainErrors);
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
-/** A token whose signature holds, before any query: its claims. */
-const signedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  if (!ctx.authorization) fail('TOKEN_MISSING', 'send your queue token as "Authorization: Bearer <token>"');
+/**
+ * Who is calling (docs/API.md, "Identity"): a verified identity token in `Authorization: Bearer <token>`.
+ * Every procedure that acts for a user starts here, so the user is always the signed-in one and never
+ * an id from the input.
+ */
+export const identifiedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  if (!ctx.authorization) fail('AUTH_MISSING', 'sign in: send your identity token as "Authorization: Bearer <token>"');
   const token = BEARER.exec(ctx.authorization)?.[1];
-  if (!token) fail('TOKEN_INVALID', 'the Authorization header is not "Bearer <token>"');
-  // the signature is checked before any query: a forged token never reaches the database
-  const claims = await ctx.tokens.verify(token);
-  if (!claims) fail('TOKEN_INVALID', 'the queue token is forged, altered or malformed');
-  // tRPC merges what a middleware adds into the context: no copy of the rest here
-  return next({ ctx: { token, claims } });
+  if (!token) fail('AUTH_INVALID', 'the Authorization header is not "Bearer <identity token>"');
+  // verified tokens are cached until they expire: a poll or a hold storm pays no signature check per call
+  const user = await ctx.identities.verify(token);
+  if (!user) fail('AUTH_INVALID', 'the identity token is forged, expired, or not for this service');
+  return next({ ctx: { user } });
 });
 
-type SignedContext = Context & { token: string; claims: TokenClaims };
+/** The queue token's claims, checked by signature before any query: a forged token never reaches the database. */
+async function verifiedQueueToken(ctx: Context): Promise<{ token: string; claims: TokenClaims }> {
+  const token = ctx.queueToken;
+  if (!token) fail('TOKEN_MISSING', 'send your queue token as "X-Queue-Token: <token>"');
+  const claims = await ctx.tokens.verify(token);
+  if (!claims) fail('TOKEN_INVALID', 'the queue token is forged, altered or malformed');
+  return { token, claims };
+}
+
+/** A queue token whose signature holds, whoever sends it: for reading one's own place (status, watch). */
+const signedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  // tRPC merges what a middleware adds into the context: no copy of the rest here
+  return next({ ctx: await verifiedQueueToken(ctx) });
+});
+
+/**
+ * The signed-in user's own queue token: the identity first (AUTH_*), then the queue token's signature
+ * (TOKEN_*), then that both name one user (TOKEN_NOT_YOURS), all before any query.
+ */
+const ownSignedProcedure = identifiedProcedure.use(async ({ ctx, next }) => {
+  const signed = await verifiedQueueToken(ctx);
+  if (signed.claims.userId !== ctx.user.userId) fail('TOKEN_NOT_YOURS', 'this queue token belongs to another user');
+  return next({ ctx: signed });
+});
+
+type SignedContext = Context & { token: string; claims: TokenClaims; user: Identity };
 
 function knownTicket(ticket: TicketState | null): TicketState {
   if (!ticket) fail('TOKEN_INVALID', 'unknown queue token');
   return ticket;
 }
 
-/** Any valid token, whatever its status: for `queue.status`, `queue.watch`, `queue.leave` and `payments.pay`. */
+/** Any valid token, whatever its status, sent by anyone: for `queue.status` and `queue.watch`. */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
   const ticket = knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
   return next({ ctx: { ticket } });
 });
 
+/** The caller's own token, whatever its status: for `queue.leave`. */
+export const ownTicketProcedure = ownSignedProcedure.use(async ({ ctx, next }) => {
+  const ticket = knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
+  return next({ ctx: { ticket } });
+});
+
 /**
- * A token whose signature holds, for a use case that reads the token itself in its own transaction
+ * The caller's own token whose signature holds, for a use case that reads the token itself in its own transaction
  * (`payments.pay` locks it with the reservation): the guard reads nothing for input `schema` accepts.
  * Input it refuses is answered as everywhere else: an unknown token is TOKEN_INVALID before VALIDATION.
  */
 export function signedProcedureReadingInUseCase(schema: ZodType) {
-  return signedProcedure.use(async ({ ctx, next, getRawInput }) => {
+  return ownSignedProcedure.use(async ({ ctx, next, getRawInput }) => {
     if (!schema.safeParse(await getRawInput()).success) knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
     return next();
   });
@@ -99,7 +141,7 @@ type CallerRead<Extra extends object> = (ctx: SignedContext, rawInput: unknown) 
  * the token, so a refusal in a sold-out storm costs one round trip.
  */
 export function admittedProcedureReading<Extra extends object>(read: CallerRead<Extra>) {
-  return signedProcedure.use(async ({ ctx, next, getRawInput }) => {
+  return ownSignedProcedure.use(async ({ ctx, next, getRawInput }) => {
     const { ticket, ...extra } = await read(ctx, await getRawInput());
     const admitted = knownTicket(ticket);
     assertAdmitted(admitted);

@@ -11,7 +11,19 @@ import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
 import { type RunningPostgres, startEmbeddedPostgres } from '@frontrow/db/embedded';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, tempDir, waitFor, waitForReady, workerMain } from './processes.ts';
+import { signIn } from '../src/testing.ts';
+import {
+  type Spawned,
+  TEST_AUTH_SECRET,
+  TEST_TOKEN_SECRET,
+  apiMain,
+  get,
+  spawnNode,
+  tempDir,
+  waitFor,
+  waitForReady,
+  workerMain,
+} from './processes.ts';
 
 let dir: string;
 let pg: RunningPostgres;
@@ -29,7 +41,13 @@ beforeAll(async () => {
   ({ concertId } = await createConcert(testDeps(db.orm), { title: 'Outage Live', venue: 'Hall', dates: ['2031-05-01'] }));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  const env = { DATABASE_URL: db.url, TOKEN_SECRET: TEST_TOKEN_SECRET, DB_POOL_SIZE: '4', LOG_LEVEL: 'warn' };
+  const env = {
+    DATABASE_URL: db.url,
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
+    DB_POOL_SIZE: '4',
+    LOG_LEVEL: 'warn',
+  };
   api = spawnNode(apiMain, { ...env, PORT: String(port), HOST: '127.0.0.1', QUEUE_ENTER_RATE_LIMIT: '0' });
   worker = spawnNode(workerMain, env);
   await waitForReady(base, api);
@@ -50,11 +68,12 @@ async function call(path: string, init?: RequestInit): Promise<{ status: number;
   return { status: response.status, reason: body.error?.data?.reason };
 }
 
-const charge = (userId: string) =>
+/** A charge by a new signed-in user (a development identity token: no database needed to verify it). */
+const charge = async () =>
   call('wallet.charge', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ userId, amount: 1000 }),
+    headers: { 'content-type': 'application/json', authorization: (await signIn()).authorization },
+    body: JSON.stringify({ amount: 1000 }),
   });
 
 describe('database outage', () => {
@@ -67,11 +86,11 @@ describe('database outage', () => {
     expect((await get(`${base}/healthz`)).status).toBe(200);
     expect((await get(`${base}/readyz`)).status).toBe(503);
     expect(await call('concerts.list')).toEqual({ status: 503, reason: 'BUSY' });
-    expect(await call(`wallet.balance?input=${encodeURIComponent(JSON.stringify({ userId: crypto.randomUUID() }))}`)).toEqual({
+    expect(await call('wallet.balance', { headers: { authorization: (await signIn()).authorization } })).toEqual({
       status: 503,
       reason: 'BUSY',
     });
-    expect(await charge(crypto.randomUUID())).toEqual({ status: 503, reason: 'BUSY' });
+    expect(await charge()).toEqual({ status: 503, reason: 'BUSY' });
     expect((await get(`${base}/metrics`)).status).toBe(200);
     expect(api.child.exitCode).toBeNull();
 
@@ -81,19 +100,19 @@ describe('database outage', () => {
     const list = await fetch(`${base}/trpc/concerts.list`);
     expect(list.status).toBe(200);
     expect(JSON.stringify(await list.json())).toContain(`"id":"${concertId}"`);
-    await waitFor('a charge to go through again', async () => (await charge(crypto.randomUUID())).status === 200);
+    await waitFor('a charge to go through again', async () => (await charge()).status === 200);
     expect(api.child.exitCode).toBeNull();
 
     // the worker lived through it too, and admits again
     expect(worker.child.exitCode).toBeNull();
     const entered = await fetch(`${base}/trpc/queue.enter`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ concertId, userId: crypto.randomUUID() }),
+      headers: { 'content-type': 'application/json', authorization: (await signIn()).authorization },
+      body: JSON.stringify({ concertId }),
     });
     const { token } = ((await entered.json()) as { result: { data: { token: string } } }).result.data;
     await waitFor('the worker to admit the new entry', async () => {
-      const status = await fetch(`${base}/trpc/queue.status`, { headers: { authorization: `Bearer ${token}` } });
+      const status = await fetch(`${base}/trpc/queue.status`, { headers: { 'x-queue-token': token } });
       return ((await status.json()) as { result?: { data: { status: string } } }).result?.data.status === 'ACTIVE';
     });
   });

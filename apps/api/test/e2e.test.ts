@@ -9,7 +9,8 @@ import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_TOKEN_SECRET, apiMain, spawnNode, waitFor, waitForReady, workerMain } from './processes.ts';
+import { signIn } from '../src/testing.ts';
+import { type Spawned, TEST_AUTH_SECRET, TEST_TOKEN_SECRET, apiMain, spawnNode, waitFor, waitForReady, workerMain } from './processes.ts';
 
 const USERS = 300;
 const CAPACITY = 20;
@@ -39,6 +40,7 @@ beforeAll(async () => {
   const env = {
     DATABASE_URL: db.url,
     TOKEN_SECRET: TEST_TOKEN_SECRET,
+    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
     HOST: '127.0.0.1',
     QUEUE_ENTER_RATE_LIMIT: '0',
     QUEUE_MAX_ACTIVE: String(CAPACITY),
@@ -93,7 +95,7 @@ function pick<T>(items: T[], count: number): T[] {
 }
 
 /** One admitted visit: list, hold (other seats on a conflict), charge, pay. 'lapsed' if the token ran out. */
-async function shop(client: FrontRowClient, userId: string, i: number): Promise<Outcome | 'lapsed'> {
+async function shop(client: FrontRowClient, i: number): Promise<Outcome | 'lapsed'> {
   for (let attempt = 0; attempt < 15; attempt++) {
     try {
       const dates = await retryBusy(() => client.concerts.availableDates.query({ concertId }));
@@ -108,9 +110,7 @@ async function shop(client: FrontRowClient, userId: string, i: number): Promise<
       if (seatNumbers.length === 0) continue;
       const hold = await retryBusy(() => client.reservations.hold.mutate({ concertId, date: date.date, seatNumbers }));
       if (abandons(i)) return 'abandoned';
-      await retryBusy(() =>
-        client.wallet.charge.mutate({ userId, amount: hold.totalPrice, idempotencyKey: `charge-${hold.reservationId}` }),
-      );
+      await retryBusy(() => client.wallet.charge.mutate({ amount: hold.totalPrice, idempotencyKey: `charge-${hold.reservationId}` }));
       await retryBusy(() => client.payments.pay.mutate({ reservationId: hold.reservationId, idempotencyKey: `pay-${hold.reservationId}` }));
       return 'bought';
     } catch (error) {
@@ -126,13 +126,14 @@ async function shop(client: FrontRowClient, userId: string, i: number): Promise<
 }
 
 async function user(i: number, onBought: () => void): Promise<Outcome> {
-  const client = createFrontRowClient({ url: baseUrls[i % baseUrls.length] ?? '' });
-  const userId = crypto.randomUUID();
+  // each user signs in once (a development identity token, as the operator's sign-in would give)
+  const { authorization } = await signIn(`e2e-user-${i}-${crypto.randomUUID()}`);
+  const client = createFrontRowClient({ url: baseUrls[i % baseUrls.length] ?? '', identityToken: authorization.slice('Bearer '.length) });
   for (let visit = 0; visit < 3; visit++) {
-    const ticket = await retryBusy(() => client.queue.enter.mutate({ concertId, userId }));
-    client.setToken(ticket.token);
+    const ticket = await retryBusy(() => client.queue.enter.mutate({ concertId }));
+    client.setQueueToken(ticket.token);
     if (!(await waitForAdmission(client))) continue;
-    const outcome = await shop(client, userId, i);
+    const outcome = await shop(client, i);
     if (outcome === 'lapsed') continue; // enter again, at the back of the line
     if (outcome === 'bought') onBought();
     return outcome;

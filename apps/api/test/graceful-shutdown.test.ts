@@ -9,7 +9,7 @@ import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, waitFor, waitForReady } from './processes.ts';
+import { type Spawned, TEST_AUTH_SECRET, TEST_TOKEN_SECRET, apiMain, get, spawnNode, waitFor, waitForReady } from './processes.ts';
 
 let db: TestDatabase;
 let api: Spawned | undefined;
@@ -36,6 +36,7 @@ async function startApi(env: Record<string, string> = {}): Promise<{ base: strin
     PORT: String(port),
     HOST: '127.0.0.1',
     TOKEN_SECRET: TEST_TOKEN_SECRET,
+    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
     DB_POOL_SIZE: '2',
     LOG_LEVEL: 'info',
     ...env,

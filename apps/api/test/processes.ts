@@ -11,6 +11,8 @@ export const workerMain = join(repoRoot, 'apps/worker/src/main.ts');
 export const cliMain = join(repoRoot, 'apps/cli/src/main.ts');
 
 export const TEST_TOKEN_SECRET = 'e2e-test-secret-0123456789abcdefghijklmnop';
+/** AUTH_DEV_SECRET of the spawned APIs (the same as the in-process tests': `signIn` from src/testing.ts). */
+export { TEST_AUTH_SECRET } from '../src/testing.ts';
 
 export type Spawned = {
   child: ChildProcess;

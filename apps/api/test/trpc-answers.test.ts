@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createConcert, noJobs, systemClock } from '@frontrow/core';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import { buildServer } from '../src/server.ts';
-import { testInnerContext } from '../src/testing.ts';
+import { signIn, testInnerContext } from '../src/testing.ts';
 
 let db: TestDatabase;
 let app: FastifyInstance;
@@ -73,12 +73,12 @@ describe('tRPC answers on the wire', () => {
   it('streams queue.watch: the first event arrives while the stream stays open', async () => {
     const enter = await fetch(`${url}/trpc/queue.enter`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ concertId, userId: crypto.randomUUID() }),
+      headers: { 'content-type': 'application/json', authorization: (await signIn()).authorization },
+      body: JSON.stringify({ concertId }),
     });
     const { token } = ((await wholeJson(enter)) as { result: { data: { token: string } } }).result.data;
     const controller = new AbortController();
-    const res = await fetch(`${url}/trpc/queue.watch`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    const res = await fetch(`${url}/trpc/queue.watch`, { headers: { 'x-queue-token': token }, signal: controller.signal });
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.headers.get('content-length')).toBeNull();
     const first = await res.body?.getReader().read();

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAuthCommands } from './commands/auth.ts';
 import { registerBenchCommands } from './commands/bench.ts';
 import { registerConcertCommands } from './commands/concert.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerQueueCommands } from './commands/queue.ts';
 import { registerStartCommand } from './commands/start.ts';
+import { registerWalletCommands } from './commands/wallet.ts';
 import type { RuntimeFactory } from './runtime.ts';
 
 /**
@@ -16,6 +18,8 @@ const COMMAND_GROUPS: ((program: Command, runtime: RuntimeFactory) => void)[] = 
   registerDbCommands,
   registerConcertCommands,
   registerQueueCommands,
+  registerAuthCommands,
+  registerWalletCommands,
   registerStartCommand,
   registerBenchCommands,
 ];

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '@frontrow/api';
-import { createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
+import { createIdentityVerifier, createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
+import { testSettings } from '@frontrow/core/testing';
 import { Concert } from '@frontrow/db';
 import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/db/boss';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
@@ -20,7 +21,8 @@ import type { BenchReport } from '../src/bench/report.ts';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 // holds lapse fast, so that the flow's walk-aways are freed within the run
-const settings: DomainSettings = { holdTtlSeconds: 4, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 };
+const settings: DomainSettings = { ...testSettings, holdTtlSeconds: 4 };
+const AUTH_SECRET = 'bench-test-auth-dev-secret-0123456789abcdef';
 const quiet = { info: () => {}, error: () => {} };
 
 let db: TestDatabase;
@@ -42,6 +44,7 @@ beforeAll(async () => {
       jobs: bossJobScheduler(apiBoss),
       settings,
       tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+      identities: createIdentityVerifier({ devSecret: AUTH_SECRET }),
     },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -67,7 +70,7 @@ afterAll(async () => {
 async function bench(target: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, 'bench', '--url', target, ...args], {
-      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url, AUTH_DEV_SECRET: AUTH_SECRET },
       maxBuffer: 10 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -214,6 +217,7 @@ describe('frontrow bench', () => {
         jobs: bossJobScheduler(apiBoss),
         settings,
         tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+        identities: createIdentityVerifier({ devSecret: AUTH_SECRET }),
       },
     });
     await second.listen({ host: '127.0.0.1', port: 0 });
@@ -260,6 +264,7 @@ describe('frontrow bench', () => {
         jobs: bossJobScheduler(apiBoss),
         settings,
         tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+        identities: createIdentityVerifier({ devSecret: AUTH_SECRET }),
       },
       queueEnterRateLimit: 5,
     });

@@ -1,7 +1,8 @@
 /**
  * The typed FrontRow client: every procedure of API.md with its input and output types, over plain JSON.
  * Queries and mutations go through one batching HTTP link; `queue.watch` is a Server-Sent Events stream.
- * The queue token travels as `Authorization: Bearer <token>` on both.
+ * The caller's identity token (from the operator's sign-in) travels as `Authorization: Bearer <token>`,
+ * the queue token as `X-Queue-Token: <token>` (docs/API.md, "Identity").
  */
 import { EventSource } from 'eventsource';
 import { type TRPCClient, TRPCClientError, createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
@@ -10,24 +11,36 @@ import type { AppRouter } from '@frontrow/api';
 export type FrontRowClientOptions = {
   /** The API's base URL, e.g. `http://localhost:3000` (the router is at `<url>/trpc`). */
   url: string;
-  /** A queue token from `queue.enter`; it can be set or replaced later with `setToken`. */
-  token?: string;
+  /**
+   * The signed-in user's identity token, or a getter called before every request (return a fresh token
+   * from your sign-in library; `undefined` sends none, for `concerts.list` and the queue reads).
+   */
+  identityToken?: string | (() => string | undefined | Promise<string | undefined>);
+  /** A queue token from `queue.enter`; it can be set or replaced later with `setQueueToken`. */
+  queueToken?: string;
   /** A fetch implementation (defaults to the global one). */
   fetch?: typeof fetch;
 };
 
 export type FrontRowClient = TRPCClient<AppRouter> & {
-  /** Sends `token` with every later call (`undefined` stops sending one). */
-  setToken(token: string | undefined): void;
-  /** The token sent now, if any. */
-  readonly token: string | undefined;
+  /** Sends `token` as the queue token with every later call (`undefined` stops sending one). */
+  setQueueToken(token: string | undefined): void;
+  /** The queue token sent now, if any. */
+  readonly queueToken: string | undefined;
 };
 
 export function createFrontRowClient(options: FrontRowClientOptions): FrontRowClient {
-  let token = options.token;
+  let queueToken = options.queueToken;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const base = `${options.url.replace(/\/+$/, '')}/trpc`;
-  const authorization = (): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
+  const identity = options.identityToken;
+  const headers = async (): Promise<Record<string, string>> => {
+    const identityToken = typeof identity === 'function' ? await identity() : identity;
+    return {
+      ...(identityToken ? { authorization: `Bearer ${identityToken}` } : {}),
+      ...(queueToken ? { 'x-queue-token': queueToken } : {}),
+    };
+  };
 
   const trpc = createTRPCClient<AppRouter>({
     links: [
@@ -38,20 +51,20 @@ export function createFrontRowClient(options: FrontRowClientOptions): FrontRowCl
           url: base,
           EventSource,
           eventSourceOptions: () => ({
-            fetch: (url, init) => fetchImpl(url, { ...init, headers: { ...init.headers, ...authorization() } }),
+            fetch: async (url, init) => fetchImpl(url, { ...init, headers: { ...init.headers, ...(await headers()) } }),
           }),
         }),
-        false: httpBatchLink({ url: base, headers: authorization, fetch: fetchImpl, maxURLLength: 4000 }),
+        false: httpBatchLink({ url: base, headers, fetch: fetchImpl, maxURLLength: 4000 }),
       }),
     ],
   });
 
   const extras = {
-    setToken(next: string | undefined) {
-      token = next;
+    setQueueToken(next: string | undefined) {
+      queueToken = next;
     },
-    get token() {
-      return token;
+    get queueToken() {
+      return queueToken;
     },
   };
   // The tRPC client is a proxy of procedure paths: put the two extras in front of it.

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '@frontrow/api';
-import { createConcert, createTokenSigner, noJobs, systemClock } from '@frontrow/core';
+import { createConcert, createIdentityVerifier, createTokenSigner, mintDevIdentityToken, noJobs, systemClock } from '@frontrow/core';
+import { testSettings } from '@frontrow/core/testing';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 
 const run = promisify(execFile);
@@ -21,7 +22,8 @@ let db: TestDatabase;
 let app: Awaited<ReturnType<typeof buildServer>>;
 let url: string;
 let consumer: string;
-const settings = { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 };
+const settings = testSettings;
+const AUTH_SECRET = 'packed-client-test-auth-secret-of-32-chars';
 const deps = () => ({ em: db.orm.em, clock: systemClock, jobs: noJobs, settings });
 
 /**
@@ -35,21 +37,22 @@ import { createFrontRowClient, errorReason, type AppRouter } from '@frontrow/api
 import type { inferRouterOutputs } from '@trpc/server';
 
 type Ticket = inferRouterOutputs<AppRouter>['queue']['enter'];
-const [url = '', concertId = ''] = process.argv.slice(2);
+const [url = '', concertId = '', identityToken = ''] = process.argv.slice(2);
 
-const client = createFrontRowClient({ url });
-const ticket: Ticket = await client.queue.enter.mutate({ concertId, userId: crypto.randomUUID() });
+// the signed-in user's identity token: a getter, as a sign-in library that refreshes tokens would give
+const client = createFrontRowClient({ url, identityToken: async () => identityToken });
+const ticket: Ticket = await client.queue.enter.mutate({ concertId });
 const status: 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED' = ticket.status;
 // type-checked, never called
 export function wrongCalls() {
   // @ts-expect-error concertId is a string
-  void client.queue.enter.mutate({ concertId: 1, userId: crypto.randomUUID() });
+  void client.queue.enter.mutate({ concertId: 1 });
   // @ts-expect-error no such procedure
   void client.queue.nope;
 }
 
 const missing = errorReason(await client.queue.status.query().catch((error: unknown) => error));
-client.setToken(ticket.token);
+client.setQueueToken(ticket.token);
 const read = await client.queue.status.query();
 console.log(JSON.stringify({ entered: status, missing, sameToken: read.token === ticket.token, position: read.position }));
 `;
@@ -86,7 +89,11 @@ beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 4 });
   app = await buildServer({
     orm: db.orm,
-    inner: { ...deps(), tokens: createTokenSigner('packed-client-test-secret-of-32-chars') },
+    inner: {
+      ...deps(),
+      tokens: createTokenSigner('packed-client-test-secret-of-32-chars'),
+      identities: createIdentityVerifier({ devSecret: AUTH_SECRET }),
+    },
   });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
 
@@ -129,7 +136,8 @@ describe('the packed @frontrow/api-client', () => {
     await writeFile(join(consumer, 'tsconfig.json'), JSON.stringify(CONSUMER_TSCONFIG));
     await sh(process.execPath, [workspaceTsc, '-p', 'tsconfig.json'], consumer);
 
-    const output = await sh(process.execPath, ['main.ts', url, concertId], consumer);
+    const identityToken = await mintDevIdentityToken(AUTH_SECRET, { subject: 'packed-consumer' });
+    const output = await sh(process.execPath, ['main.ts', url, concertId, identityToken], consumer);
     expect(JSON.parse(output)).toEqual(CONSUMER_PRINTS);
   });
 });

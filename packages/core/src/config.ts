@@ -1,21 +1,37 @@
 import { z } from 'zod';
 
 /** Every setting of every FrontRow process, parsed once from the environment (docs/OPERATIONS.md#configuration). */
-export const configSchema = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
-  QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
-  QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
-  QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
-  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  DATA_DIR: z.string().min(1).default('.data'),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+export const configSchema = z
+  .object({
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+    TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    DATA_DIR: z.string().min(1).default('.data'),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AUTH_ISSUER: z.string().min(1).max(1000).optional(),
+    AUTH_AUDIENCE: z.string().min(1).max(1000).optional(),
+    AUTH_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    AUTH_DEV_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    WALLET_MAX_BALANCE: z.coerce.number().int().min(1).max(1_000_000_000_000).default(100_000_000),
+  })
+  .superRefine((config, ctx) => {
+    // a provider's tokens are only trusted for one issuer and one audience: both must be named
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+      if (config.AUTH_JWKS_URL && !config[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required with AUTH_JWKS_URL' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Never echoed in an error message (a connection string carries a password). */
+const SECRET_VARIABLES = new Set(['TOKEN_SECRET', 'AUTH_DEV_SECRET', 'DATABASE_URL']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -30,7 +46,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.');
     const value = present[name];
-    const shown = name === 'TOKEN_SECRET' || name === 'DATABASE_URL' || value === undefined ? '' : ` (got "${value}")`;
+    const shown = SECRET_VARIABLES.has(name) || value === undefined ? '' : ` (got "${value}")`;
     return `${name}: ${issue.message}${shown}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
@@ -42,5 +58,6 @@ export function domainSettings(config: Config): import('./deps.ts').DomainSettin
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
     defaultMaxActive: config.QUEUE_MAX_ACTIVE,
     defaultActiveTtlSeconds: config.QUEUE_ACTIVE_TTL_SECONDS,
+    walletMaxBalance: config.WALLET_MAX_BALANCE,
   };
 }

@@ -7,6 +7,8 @@ export type DomainSettings = {
   holdTtlSeconds: number;
   defaultMaxActive: number;
   defaultActiveTtlSeconds: number;
+  /** The most a wallet may hold (WALLET_MAX_BALANCE): a charge past it is BALANCE_LIMIT_EXCEEDED. */
+  walletMaxBalance: number;
 };
 
 /** What every use case runs on: the API, the worker, the CLI and tests build the same thing. */

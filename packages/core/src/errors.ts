@@ -1,6 +1,9 @@
 /** The stable error reasons of API.md; clients branch on these, so they never change meaning. */
 export const ERROR_REASONS = [
   'VALIDATION',
+  'AUTH_MISSING',
+  'AUTH_INVALID',
+  'TOKEN_NOT_YOURS',
   'TOKEN_MISSING',
   'TOKEN_INVALID',
   'TOKEN_EXPIRED',
@@ -15,6 +18,7 @@ export const ERROR_REASONS = [
   'RESERVATION_NOT_PAYABLE',
   'INSUFFICIENT_BALANCE',
   'IDEMPOTENCY_KEY_REUSED',
+  'BALANCE_LIMIT_EXCEEDED',
   'BUSY',
   'RATE_LIMITED',
 ] as const;

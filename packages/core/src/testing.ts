@@ -4,7 +4,12 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Deps, DomainSettings } from './deps.ts';
 import { type JobScheduler, noJobs } from './jobs.ts';
 
-export const testSettings: DomainSettings = { holdTtlSeconds: 300, defaultMaxActive: 100, defaultActiveTtlSeconds: 600 };
+export const testSettings: DomainSettings = {
+  holdTtlSeconds: 300,
+  defaultMaxActive: 100,
+  defaultActiveTtlSeconds: 600,
+  walletMaxBalance: 100_000_000,
+};
 
 export function testDeps(orm: MikroORM, overrides: { clock?: Clock; jobs?: JobScheduler; settings?: Partial<DomainSettings> } = {}): Deps {
   return {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Config, ConfigError } from './config.ts';
+import type { IdentityOptions } from './identity/identity.ts';
 
 /**
  * The HMAC secret of queue tokens. With a DATABASE_URL (several instances, production) it must be given,
@@ -15,7 +16,54 @@ export async function resolveTokenSecret(config: Pick<Config, 'TOKEN_SECRET' | '
       'invalid configuration: TOKEN_SECRET: required when DATABASE_URL is set (every API instance must share one secret)',
     );
   }
-  const file = join(config.DATA_DIR, 'token-secret');
+  return await keptSecret(config.DATA_DIR, 'token-secret');
+}
+
+type AuthConfig = Pick<
+  Config,
+  'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_JWKS_COOLDOWN_SECONDS' | 'AUTH_DEV_SECRET' | 'DATABASE_URL' | 'DATA_DIR'
+>;
+
+/**
+ * Whose identity tokens the API trusts (docs/API.md, "Identity"): the operator's OIDC provider
+ * (AUTH_JWKS_URL with AUTH_ISSUER and AUTH_AUDIENCE), development tokens signed with AUTH_DEV_SECRET, or
+ * both. With a DATABASE_URL one of them must be set; on the embedded database with neither, a
+ * development secret is generated once under DATA_DIR (as the token secret is), so `pnpm start` and
+ * `frontrow auth token` need no set-up.
+ */
+export async function resolveAuth(config: AuthConfig): Promise<Pick<IdentityOptions, 'provider' | 'devSecret'>> {
+  const provider =
+    config.AUTH_JWKS_URL && config.AUTH_ISSUER && config.AUTH_AUDIENCE
+      ? {
+          jwks: new URL(config.AUTH_JWKS_URL),
+          issuer: config.AUTH_ISSUER,
+          audience: config.AUTH_AUDIENCE,
+          cooldownSeconds: config.AUTH_JWKS_COOLDOWN_SECONDS,
+        }
+      : undefined;
+  if (provider || config.AUTH_DEV_SECRET) {
+    return { ...(provider ? { provider } : {}), ...(config.AUTH_DEV_SECRET ? { devSecret: config.AUTH_DEV_SECRET } : {}) };
+  }
+  if (config.DATABASE_URL) {
+    throw new ConfigError(
+      'invalid configuration: AUTH_JWKS_URL or AUTH_DEV_SECRET: one is required when DATABASE_URL is set (whose sign-in to trust)',
+    );
+  }
+  return { devSecret: await keptSecret(config.DATA_DIR, 'auth-dev-secret') };
+}
+
+/** The development identity secret only (what `frontrow auth token` signs with); see resolveAuth. */
+export async function resolveDevSecret(config: AuthConfig): Promise<string> {
+  if (config.AUTH_DEV_SECRET) return config.AUTH_DEV_SECRET;
+  if (config.DATABASE_URL) {
+    throw new ConfigError('invalid configuration: AUTH_DEV_SECRET: required to mint development tokens when DATABASE_URL is set');
+  }
+  return await keptSecret(config.DATA_DIR, 'auth-dev-secret');
+}
+
+/** A random secret kept in DATA_DIR/<name>, made on first use (mode 0600). */
+async function keptSecret(dataDir: string, name: string): Promise<string> {
+  const file = join(dataDir, name);
   try {
     const kept = (await readFile(file, 'utf8')).trim();
     if (kept.length >= 32) return kept;
@@ -23,7 +71,7 @@ export async function resolveTokenSecret(config: Pick<Config, 'TOKEN_SECRET' | '
     if (!(error instanceof Error && 'code' in error && error.code === 'ENOENT')) throw error;
   }
   const secret = randomBytes(32).toString('base64url');
-  await mkdir(config.DATA_DIR, { recursive: true });
+  await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

@@ -9,7 +9,7 @@ import { reasonOf } from '../errors.ts';
 import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
-import { testInnerContext } from '../testing.ts';
+import { signIn, testInnerContext } from '../testing.ts';
 
 // on sale whatever day the tests run
 const DATE = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
@@ -35,11 +35,12 @@ afterAll(async () => {
 let nextTicket = 1;
 let nextSeat = 1;
 
-type Holder = { userId: string; tokenId: string; bearer: string };
+type Holder = { userId: string; tokenId: string; headers: { authorization: string; queueToken: string } };
 
 /** An admitted user: an ACTIVE token of the concert, signed, written through the entity. */
 async function admittedUser(): Promise<Holder> {
-  const userId = crypto.randomUUID();
+  const user = await signIn();
+  const userId = user.userId;
   const ticket = nextTicket++;
   const tokenId = await inTransaction(db.orm.em, async (em) => {
     const now = new Date();
@@ -56,12 +57,12 @@ async function admittedUser(): Promise<Holder> {
     return token.id;
   });
   const token = await inner.tokens.sign({ tokenId, userId, concertId, ticket });
-  return { userId, tokenId, bearer: `Bearer ${token}` };
+  return { userId, tokenId, headers: { authorization: user.authorization, queueToken: token } };
 }
 
 /** A HELD reservation of the next free seat, held through `reservations.hold` with the holder's token. */
 async function holdNextSeat(holder: Holder): Promise<string> {
-  const caller = createCaller(callerContext(inner, holder.bearer));
+  const caller = createCaller(callerContext(inner, holder.headers));
   return (await caller.reservations.hold({ concertId, date: DATE, seatNumbers: [nextSeat++] })).reservationId;
 }
 
@@ -83,7 +84,7 @@ describe('payments router', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/trpc/payments.pay',
-      headers: { authorization: holder.bearer },
+      headers: { authorization: holder.headers.authorization, 'x-queue-token': holder.headers.queueToken },
       payload: { reservationId, idempotencyKey: 'http-pay' },
     });
     expect(response.statusCode).toBe(200);
@@ -103,7 +104,7 @@ describe('payments router', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/trpc/payments.pay',
-      headers: { authorization: holder.bearer },
+      headers: { authorization: holder.headers.authorization, 'x-queue-token': holder.headers.queueToken },
       payload: { reservationId },
     });
     expect(response.statusCode).toBe(402);
@@ -120,7 +121,7 @@ describe('payments router', () => {
     const paid = await holdNextSeat(holder);
     const other = await holdNextSeat(holder);
     await chargeWallet(inner, { userId: holder.userId, amount: 3 * PRICE });
-    const caller = createCaller(callerContext(inner, holder.bearer));
+    const caller = createCaller(callerContext(inner, holder.headers));
     const first = await caller.payments.pay({ reservationId: paid, idempotencyKey: 'once' });
     expect(await caller.payments.pay({ reservationId: paid, idempotencyKey: 'once' })).toEqual(first);
     expect(await outcomeOf(() => caller.payments.pay({ reservationId: other }))).toBe('UNAUTHORIZED/TOKEN_EXPIRED');
@@ -130,15 +131,18 @@ describe('payments router', () => {
     expect(await outcomeOf(() => caller.payments.pay({ reservationId: paid, idempotencyKey: 'again' }))).toBe(
       'CONFLICT/RESERVATION_NOT_PAYABLE',
     );
-    expect(await caller.wallet.balance({ userId: holder.userId })).toEqual({ userId: holder.userId, balance: 2 * PRICE });
+    expect(await caller.wallet.balance()).toEqual({ userId: holder.userId, balance: 2 * PRICE });
   });
 
   it('needs a queue token, and rejects a bad reservationId or idempotencyKey as VALIDATION', async () => {
-    expect(await outcomeOf(() => createCaller(callerContext(inner)).payments.pay({ reservationId: '1' }))).toBe(
-      'UNAUTHORIZED/TOKEN_MISSING',
-    );
+    const holder0 = await signIn();
+    expect(
+      await outcomeOf(() =>
+        createCaller(callerContext(inner, { authorization: holder0.authorization })).payments.pay({ reservationId: '1' }),
+      ),
+    ).toBe('UNAUTHORIZED/TOKEN_MISSING');
     const holder = await admittedUser();
-    const caller = createCaller(callerContext(inner, holder.bearer));
+    const caller = createCaller(callerContext(inner, holder.headers));
     const bad: unknown[] = [
       {},
       { reservationId: 12 },
@@ -172,7 +176,7 @@ describe('payments router', () => {
       ticket: Number(row?.ticket) + 1,
     });
     for (const token of [unknownId, otherTicket]) {
-      const caller = createCaller(callerContext(inner, `Bearer ${token}`));
+      const caller = createCaller(callerContext(inner, { authorization: holder.headers.authorization, queueToken: token }));
       expect(await outcomeOf(() => caller.payments.pay({ reservationId }))).toBe('UNAUTHORIZED/TOKEN_INVALID');
       expect(await outcomeOf(() => caller.payments.pay({ reservationId: 'abc' }))).toBe('UNAUTHORIZED/TOKEN_INVALID');
     }

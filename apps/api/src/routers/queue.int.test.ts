@@ -6,7 +6,7 @@ import { callerContext, type InnerContext } from '../context.ts';
 import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
-import { testInnerContext } from '../testing.ts';
+import { signIn, type TestUser, testInnerContext } from '../testing.ts';
 
 let db: TestDatabase;
 let inner: InnerContext;
@@ -37,26 +37,44 @@ async function concert(options: { maxActive?: number; activeTtlSeconds?: number 
 
 type Reply = { status: number; body: { result?: { data: unknown }; error?: { data: { reason?: string; httpStatus: number } } } };
 
-async function enter(concertId: string, userId = uuid()): Promise<QueueTicket> {
-  const res = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload: { concertId, userId } });
+/** Who entered with each queue token: `bearer` sends the owner's identity with it. */
+const owners = new Map<string, TestUser>();
+
+async function enter(concertId: string, user?: TestUser): Promise<QueueTicket> {
+  const owner = user ?? (await signIn());
+  const res = await app.inject({
+    method: 'POST',
+    url: '/trpc/queue.enter',
+    headers: { authorization: owner.authorization },
+    payload: { concertId },
+  });
   expect(res.statusCode).toBe(200);
-  return (res.json() as { result: { data: QueueTicket } }).result.data;
+  const ticket = (res.json() as { result: { data: QueueTicket } }).result.data;
+  owners.set(ticket.token, owner);
+  return ticket;
 }
 
-async function get(path: string, input: unknown, authorization?: string): Promise<Reply> {
+type Headers = Record<string, string>;
+
+async function get(path: string, input: unknown, headers: Headers = {}): Promise<Reply> {
   const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
-  const res = await app.inject({ method: 'GET', url: `/trpc/${path}${query}`, headers: authorization ? { authorization } : {} });
+  const res = await app.inject({ method: 'GET', url: `/trpc/${path}${query}`, headers });
   return { status: res.statusCode, body: res.json() };
 }
 
 /** `queue.leave` has no input: a client POSTs JSON with no body. */
-async function leave(authorization?: string) {
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
-  return await app.inject({ method: 'POST', url: '/trpc/queue.leave', headers });
+async function leave(headers: Headers = {}) {
+  return await app.inject({ method: 'POST', url: '/trpc/queue.leave', headers: { 'content-type': 'application/json', ...headers } });
 }
 
 const outcome = (reply: Reply) => `${reply.status} ${reply.body.error?.data.reason ?? 'OK'}`;
-const bearer = (ticket: { token: string }) => `Bearer ${ticket.token}`;
+/** The owner's identity and the queue token, as a client sends them. */
+const bearer = (ticket: { token: string }): Headers => ({
+  authorization: owners.get(ticket.token)?.authorization ?? '',
+  'x-queue-token': ticket.token,
+});
+/** The queue token alone (reading one's place needs no identity). */
+const queueTokenOnly = (token: string): Headers => ({ 'x-queue-token': token });
 
 async function admitted(concertId: string): Promise<QueueTicket> {
   const ticket = await enter(concertId);
@@ -67,8 +85,9 @@ async function admitted(concertId: string): Promise<QueueTicket> {
 describe('queue.enter over HTTP', () => {
   it('gives a WAITING ticket with its place in line, in the wire shape of API.md', async () => {
     const concertId = await concert();
-    const userId = uuid();
-    const ticket = await enter(concertId, userId);
+    const user = await signIn('auth0|5f7c8ec7c33c6c004bbafe82');
+    const ticket = await enter(concertId, user);
+    const userId = user.userId;
     expect(ticket).toEqual({
       token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       userId,
@@ -83,23 +102,44 @@ describe('queue.enter over HTTP', () => {
   it('answers 20 parallel calls of one user with one token and one place', async () => {
     const concertId = await concert();
     await enter(concertId);
-    const userId = uuid();
-    const answers = await Promise.all(Array.from({ length: 20 }, () => enter(concertId, userId)));
+    const user = await signIn();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => enter(concertId, user)));
     expect(new Set(answers.map((a) => a.token)).size).toBe(1);
     expect(new Set(answers.map((a) => a.position))).toEqual(new Set([2]));
   });
 
   it('answers 404 CONCERT_NOT_FOUND for an unknown concert and 400 VALIDATION for bad input', async () => {
-    const unknown = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload: { concertId: '99999999', userId: uuid() } });
+    const headers = { authorization: (await signIn()).authorization };
+    const unknown = await app.inject({ method: 'POST', url: '/trpc/queue.enter', headers, payload: { concertId: '99999999' } });
     expect([unknown.statusCode, unknown.json().error.data.reason]).toEqual([404, 'CONCERT_NOT_FOUND']);
-    for (const payload of [
-      { concertId: await concert(), userId: 'bob' },
-      { concertId: 'abc', userId: uuid() },
-      { concertId: '1'.repeat(30), userId: uuid() },
-    ]) {
-      const res = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload });
+    for (const payload of [{}, { concertId: 'abc' }, { concertId: '1'.repeat(30) }, { concertId: 7 }]) {
+      const res = await app.inject({ method: 'POST', url: '/trpc/queue.enter', headers, payload });
       expect([res.statusCode, res.json().error.data.reason]).toEqual([400, 'VALIDATION']);
     }
+  });
+
+  it('needs a signed-in user (AUTH_MISSING, AUTH_INVALID), and enters the signed-in one whatever userId the body names', async () => {
+    const concertId = await concert();
+    const anonymous = await app.inject({ method: 'POST', url: '/trpc/queue.enter', payload: { concertId } });
+    expect([anonymous.statusCode, anonymous.json().error.data.reason]).toEqual([401, 'AUTH_MISSING']);
+    const forged = await signIn('mallory', 'not-the-secret-of-this-api-0123456789abcdef');
+    for (const authorization of [forged.authorization, 'Bearer abc', `Basic ${forged.authorization.slice(7)}`]) {
+      const res = await app.inject({ method: 'POST', url: '/trpc/queue.enter', headers: { authorization }, payload: { concertId } });
+      expect([res.statusCode, res.json().error.data.reason], authorization).toEqual([401, 'AUTH_INVALID']);
+    }
+    // the victim's live token is never handed to a stranger who names the victim's id
+    const victim = await signIn();
+    const victimTicket = await enter(concertId, victim);
+    const stranger = await signIn();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/trpc/queue.enter',
+      headers: { authorization: stranger.authorization },
+      payload: { concertId, userId: victim.userId },
+    });
+    const strangerTicket = (res.json() as { result: { data: QueueTicket } }).result.data;
+    expect(strangerTicket).toMatchObject({ userId: stranger.userId, position: 2 });
+    expect(strangerTicket.token).not.toBe(victimTicket.token);
   });
 });
 
@@ -108,20 +148,27 @@ describe('queue.status and queue.leave', () => {
     const concertId = await concert();
     await enter(concertId);
     const ticket = await enter(concertId);
-    const polled = await get('queue.status', undefined, bearer(ticket));
+    const polled = await get('queue.status', undefined, queueTokenOnly(ticket.token));
     expect([polled.status, polled.body.result?.data]).toEqual([200, ticket]);
+
+    // leaving needs the owner's identity: the queue token alone, or with another user's identity, is not enough
+    expect((await leave(queueTokenOnly(ticket.token))).json().error.data.reason).toBe('AUTH_MISSING');
+    const stranger = await signIn();
+    const strangers = await leave({ authorization: stranger.authorization, 'x-queue-token': ticket.token });
+    expect([strangers.statusCode, strangers.json().error.data.reason]).toEqual([403, 'TOKEN_NOT_YOURS']);
+    expect((await get('queue.status', undefined, queueTokenOnly(ticket.token))).body.result?.data).toEqual(ticket);
 
     const left = await leave(bearer(ticket));
     expect(left.statusCode).toBe(200);
     expect(left.json().result.data).toEqual({ ...ticket, status: 'CANCELLED', position: null, estimatedWaitSeconds: null });
-    const after = await get('queue.status', undefined, bearer(ticket));
+    const after = await get('queue.status', undefined, queueTokenOnly(ticket.token));
     expect(after).toMatchObject({ status: 200, body: { result: { data: { status: 'CANCELLED' } } } });
   });
 
   it('shows the admission: ACTIVE with activeUntil, no position', async () => {
     const concertId = await concert({ activeTtlSeconds: 120 });
     const ticket = await admitted(concertId);
-    const polled = await get('queue.status', undefined, bearer(ticket));
+    const polled = await get('queue.status', undefined, queueTokenOnly(ticket.token));
     expect(polled.body.result?.data).toEqual({
       ...ticket,
       status: 'ACTIVE',
@@ -133,12 +180,25 @@ describe('queue.status and queue.leave', () => {
 });
 
 describe('the guard, over HTTP', () => {
-  it('answers 401 TOKEN_MISSING without a token, on ticket and admitted procedures', async () => {
+  it('answers 401 TOKEN_MISSING without a queue token, and AUTH_MISSING first where an identity is needed too', async () => {
     const concertId = await concert();
+    const signedIn = { authorization: (await signIn()).authorization };
     expect(outcome(await get('queue.status', undefined))).toBe('401 TOKEN_MISSING');
-    expect(outcome(await get('concerts.availableDates', { concertId }))).toBe('401 TOKEN_MISSING');
+    expect(outcome(await get('concerts.availableDates', { concertId }))).toBe('401 AUTH_MISSING');
+    expect(outcome(await get('concerts.availableDates', { concertId }, signedIn))).toBe('401 TOKEN_MISSING');
     const left = await leave();
-    expect([left.statusCode, left.json().error.data.reason]).toEqual([401, 'TOKEN_MISSING']);
+    expect([left.statusCode, left.json().error.data.reason]).toEqual([401, 'AUTH_MISSING']);
+    const signedInLeft = await leave(signedIn);
+    expect([signedInLeft.statusCode, signedInLeft.json().error.data.reason]).toEqual([401, 'TOKEN_MISSING']);
+  });
+
+  it("answers 403 TOKEN_NOT_YOURS for another user's queue token, after the identity check and before any state", async () => {
+    const concertId = await concert();
+    const ticket = await admitted(concertId);
+    const stranger = { authorization: (await signIn()).authorization, 'x-queue-token': ticket.token };
+    expect(outcome(await get('concerts.availableDates', { concertId }, stranger))).toBe('403 TOKEN_NOT_YOURS');
+    expect(outcome(await get('concerts.seats', { concertId, date: '2099-06-01' }, stranger))).toBe('403 TOKEN_NOT_YOURS');
+    expect(outcome(await get('concerts.availableDates', { concertId }, bearer(ticket)))).toBe('200 OK');
   });
 
   it('answers 401 TOKEN_INVALID for a forged, altered, malformed or unknown token, or a header that is not Bearer', async () => {
@@ -152,17 +212,17 @@ describe('the guard, over HTTP', () => {
     const unknown = await inner.tokens.sign({ ...claims, tokenId: '987654321' });
     const otherUser = await inner.tokens.sign({ ...claims, userId: uuid() }); // a real id, claims that do not match it
 
-    for (const authorization of [
-      `Bearer ${forged}`,
-      `Bearer ${altered}`,
-      'Bearer abc',
-      `Bearer ${unknown}`,
-      `Bearer ${otherUser}`,
-      `Basic ${ticket.token}`,
-    ]) {
-      expect(outcome(await get('queue.status', undefined, authorization)), authorization).toBe('401 TOKEN_INVALID');
-      expect(outcome(await get('concerts.availableDates', { concertId }, authorization)), authorization).toBe('401 TOKEN_INVALID');
+    const owner = { authorization: owners.get(ticket.token)?.authorization ?? '' };
+    for (const token of [forged, altered, 'abc', unknown, `Bearer ${ticket.token}`]) {
+      const headers = { ...owner, 'x-queue-token': token };
+      expect(outcome(await get('queue.status', undefined, queueTokenOnly(token))), token).toBe('401 TOKEN_INVALID');
+      expect(outcome(await get('concerts.availableDates', { concertId }, headers)), token).toBe('401 TOKEN_INVALID');
     }
+    // signed claims that do not match the row: nobody's token (and not the caller's either)
+    expect(outcome(await get('queue.status', undefined, queueTokenOnly(otherUser)))).toBe('401 TOKEN_INVALID');
+    expect(outcome(await get('concerts.availableDates', { concertId }, { ...owner, 'x-queue-token': otherUser }))).toBe(
+      '403 TOKEN_NOT_YOURS',
+    );
   });
 
   it('rejects a forged token without a database query, and answers a genuine one with a single read', async () => {
@@ -182,7 +242,7 @@ describe('the guard, over HTTP', () => {
         },
       },
     });
-    const statusWith = (token: string) => createCaller(callerContext({ ...inner, em: counting }, `Bearer ${token}`)).queue.status();
+    const statusWith = (token: string) => createCaller(callerContext({ ...inner, em: counting }, { queueToken: token })).queue.status();
     await expect(statusWith(forged)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(queries).toEqual([]);
     // the same counter does see the one read of a genuine token
@@ -217,7 +277,7 @@ describe('the guard, over HTTP', () => {
         .fork()
         .execute<{ status: string }[]>(`select status from queue_token where id = ?`, [(await inner.tokens.verify(ticket.token))?.tokenId]);
       expect(row?.status).toBe('ACTIVE'); // the database still says ACTIVE: the guard reads the clock
-      expect((await get('queue.status', undefined, bearer(ticket))).body.result?.data).toMatchObject({ status: 'EXPIRED' });
+      expect((await get('queue.status', undefined, queueTokenOnly(ticket.token))).body.result?.data).toMatchObject({ status: 'EXPIRED' });
     } finally {
       clock.advance(-60_000);
     }
@@ -292,7 +352,7 @@ describe('queue.watch (Server-Sent Events)', () => {
   it('sends the ticket on connect, again on admission, and ends after a final status', async () => {
     const concertId = await concert({ activeTtlSeconds: 300 });
     const ticket = await enter(concertId);
-    const seen = await watch(`${baseUrl}/trpc/queue.watch`, { authorization: bearer(ticket) }, async (event) => {
+    const seen = await watch(`${baseUrl}/trpc/queue.watch`, queueTokenOnly(ticket.token), async (event) => {
       if (event.status === 'WAITING') await admitQueue(deps(), { concertId });
       if (event.status === 'ACTIVE') await leave(bearer(ticket));
       return undefined;
@@ -311,7 +371,7 @@ describe('queue.watch (Server-Sent Events)', () => {
     await enter(concertId);
     const third = await enter(concertId);
     const positions: (number | null)[] = [];
-    await watch(`${baseUrl}/trpc/queue.watch`, { authorization: bearer(third) }, async (event) => {
+    await watch(`${baseUrl}/trpc/queue.watch`, queueTokenOnly(third.token), async (event) => {
       positions.push(event.position);
       if (event.position === 3) await admitQueue(deps(), { concertId });
       return event.position === 2 ? 'stop' : undefined;
@@ -322,7 +382,7 @@ describe('queue.watch (Server-Sent Events)', () => {
   it('takes the token from connectionParams, for a browser EventSource that cannot send headers', async () => {
     const concertId = await concert();
     const ticket = await enter(concertId);
-    const params = encodeURIComponent(JSON.stringify({ token: ticket.token }));
+    const params = encodeURIComponent(JSON.stringify({ queueToken: ticket.token }));
     const seen = await watch(`${baseUrl}/trpc/queue.watch?connectionParams=${params}`, {}, async () => 'stop');
     expect(seen).toEqual([ticket]);
   });
@@ -336,8 +396,8 @@ describe('queue.watch (Server-Sent Events)', () => {
     });
     const cases: [string, Record<string, string>, string][] = [
       [`${baseUrl}/trpc/queue.watch`, {}, 'TOKEN_MISSING'],
-      [`${baseUrl}/trpc/queue.watch`, { authorization: `Bearer ${forged}` }, 'TOKEN_INVALID'],
-      [`${baseUrl}/trpc/queue.watch?connectionParams=${encodeURIComponent(JSON.stringify({ token: forged }))}`, {}, 'TOKEN_INVALID'],
+      [`${baseUrl}/trpc/queue.watch`, queueTokenOnly(forged), 'TOKEN_INVALID'],
+      [`${baseUrl}/trpc/queue.watch?connectionParams=${encodeURIComponent(JSON.stringify({ queueToken: forged }))}`, {}, 'TOKEN_INVALID'],
     ];
     for (const [url, headers, reason] of cases) {
       const [error] = await watch(url, headers, async () => 'stop');

@@ -2,7 +2,7 @@ import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
 import { QUEUE_TOKEN_STATUSES } from '@frontrow/db';
-import { publicProcedure, router, ticketProcedure } from '../trpc.ts';
+import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';
 
 /** API.md's `QueueTicket`. */
 const queueTicket = z.object({
@@ -15,22 +15,26 @@ const queueTicket = z.object({
   activeUntil: z.string().nullable(),
 });
 
+/** What the caller sends to `queue.enter`: the concert; the user is the signed-in one. */
+const enterInput = enterQueueInput.omit({ userId: true });
+
 /**
- * `queue.watch` only: a browser `EventSource` cannot send headers, so the token may also come as tRPC's
- * `connectionParams` query parameter (`?connectionParams={"token":"<token>"}`, what `httpSubscriptionLink`
- * sends with its `connectionParams` option). An `Authorization` header, when present, wins.
+ * `queue.watch` only: a browser `EventSource` cannot send headers, so the queue token may also come as
+ * tRPC's `connectionParams` query parameter (`?connectionParams={"queueToken":"<token>"}`, what
+ * `httpSubscriptionLink` sends with its `connectionParams` option). An `X-Queue-Token` header, when
+ * present, wins.
  */
 const tokenFromConnectionParams = publicProcedure.use(({ ctx, next }) => {
-  if (ctx.authorization || !ctx.req) return next();
-  const token = connectionParamsToken(ctx.req.url);
-  return token ? next({ ctx: { authorization: `Bearer ${token}` } }) : next();
+  if (ctx.queueToken || !ctx.req) return next();
+  const queueToken = connectionParamsToken(ctx.req.url);
+  return queueToken ? next({ ctx: { queueToken } }) : next();
 });
 
 function connectionParamsToken(url: string): string | undefined {
   const raw = new URL(url, 'http://localhost').searchParams.get('connectionParams');
   if (!raw) return undefined;
-  const parsed = z.object({ token: z.string().min(1) }).safeParse(safeJson(raw));
-  return parsed.success ? parsed.data.token : undefined;
+  const parsed = z.object({ queueToken: z.string().min(1).max(4096) }).safeParse(safeJson(raw));
+  return parsed.success ? parsed.data.queueToken : undefined;
 }
 
 function safeJson(raw: string): unknown {
@@ -42,13 +46,14 @@ function safeJson(raw: string): unknown {
 }
 
 export const queueRouter = router({
-  enter: publicProcedure
-    .input(enterQueueInput)
+  // the signed-in user's place: a live token is only ever handed to its owner
+  enter: identifiedProcedure
+    .input(enterInput)
     .output(queueTicket)
-    .mutation(({ ctx, input }) => enterQueue(ctx, input)),
+    .mutation(({ ctx, input }) => enterQueue(ctx, { ...input, userId: ctx.user.userId })),
   /** The hot path of a flash crowd: the guard's one primary-key read is the whole answer. */
   status: ticketProcedure.output(queueTicket).query(({ ctx }) => toQueueTicket(ctx.token, ctx.ticket)),
-  leave: ticketProcedure.output(queueTicket).mutation(({ ctx }) => leaveQueue(ctx, { token: ctx.token, ticket: ctx.ticket })),
+  leave: ownTicketProcedure.output(queueTicket).mutation(({ ctx }) => leaveQueue(ctx, { token: ctx.token, ticket: ctx.ticket })),
   watch: tokenFromConnectionParams.concat(ticketProcedure).subscription(async function* ({ ctx, signal }) {
     for await (const ticket of watchTicket(ctx, { token: ctx.token, ticket: ctx.ticket, signal })) {
       // the event id says what changed, so a reconnecting client's Last-Event-ID names the state it saw

@@ -5,7 +5,7 @@ import { ticketSequenceName } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import type { InnerContext } from '../context.ts';
 import { buildServer } from '../server.ts';
-import { testInnerContext } from '../testing.ts';
+import { signIn, testInnerContext } from '../testing.ts';
 
 const DATE = '2030-12-24';
 const PRICE = 60_000;
@@ -33,7 +33,9 @@ type TokenState = { status?: 'ACTIVE' | 'WAITING' | 'EXPIRED'; activeUntil?: Dat
 /** A user with a token written straight into the table (admission is the queue's work), signed: ACTIVE for 10 minutes unless told. */
 async function userWithToken(status: TokenState['status'] = 'ACTIVE', state: Omit<TokenState, 'status'> = {}): Promise<string> {
   const concert = state.concert ?? concertId;
-  const userId = crypto.randomUUID();
+  const user = await signIn();
+  const userId = user.userId;
+  identities.set(userId, user.authorization);
   const activeUntil = state.activeUntil !== undefined ? state.activeUntil : status === 'ACTIVE' ? new Date(Date.now() + 600_000) : null;
   const [row] = await db.orm.em.getConnection().execute<{ id: string; ticket: string }[]>(
     `insert into queue_token (concert_id, user_id, ticket, status, activated_at, active_until)
@@ -46,8 +48,21 @@ async function userWithToken(status: TokenState['status'] = 'ACTIVE', state: Omi
 
 type Answer = { status: number; data: unknown; reason: string | undefined; issues: unknown[] | undefined };
 
+/** The identity token of each test user, by user id: `call` signs in as the owner of the queue token it sends. */
+const identities = new Map<string, string>();
+
+/**
+ * Calls as the owner of `bearer` (`Bearer <queue token>`): the owner's identity in `Authorization`, the
+ * queue token in `X-Queue-Token`. A token whose claims name nobody known is sent with a stranger's identity.
+ */
 async function call(kind: 'query' | 'mutation', path: string, input: unknown, bearer?: string): Promise<Answer> {
-  const headers = bearer ? { authorization: bearer } : {};
+  const queueToken = bearer?.startsWith('Bearer ') ? bearer.slice('Bearer '.length) : bearer;
+  const claims = queueToken ? await inner.tokens.verify(queueToken) : null;
+  const authorization = (claims && identities.get(claims.userId)) ?? (bearer ? (await signIn()).authorization : undefined);
+  const headers: Record<string, string> = {
+    ...(authorization ? { authorization } : {}),
+    ...(queueToken ? { 'x-queue-token': queueToken } : {}),
+  };
   const res =
     kind === 'query'
       ? await app.inject({ method: 'GET', url: `/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, headers })
@@ -181,11 +196,11 @@ describe('booking over HTTP', () => {
     if (!claims) throw new Error('no claims');
 
     const callers: [caller: string | undefined, reason: string][] = [
-      [undefined, 'TOKEN_MISSING'],
-      ['Basic abc', 'TOKEN_INVALID'],
+      ['abc', 'TOKEN_INVALID'],
       [`${active.slice(0, -2)}xx`, 'TOKEN_INVALID'],
       [`Bearer ${await inner.tokens.sign({ ...claims, tokenId: '999999999' })}`, 'TOKEN_INVALID'],
-      [`Bearer ${await inner.tokens.sign({ ...claims, userId: crypto.randomUUID() })}`, 'TOKEN_INVALID'],
+      // signed for someone else: not the caller's, whoever it belongs to
+      [`Bearer ${await inner.tokens.sign({ ...claims, userId: crypto.randomUUID() })}`, 'TOKEN_NOT_YOURS'],
       [await userWithToken('WAITING'), 'QUEUE_NOT_ADMITTED'],
       [await userWithToken('ACTIVE', { activeUntil: new Date(Date.now() - 1000) }), 'TOKEN_EXPIRED'],
       [await userWithToken('EXPIRED'), 'TOKEN_EXPIRED'],
@@ -222,7 +237,8 @@ describe('booking over HTTP', () => {
     expect(checkouts).toBe(1);
   });
 
-  it('dates, seats, hold and cancel need an ACTIVE token: none is TOKEN_MISSING, a waiting one QUEUE_NOT_ADMITTED', async () => {
+  it('dates, seats, hold and cancel need a signed-in user and an ACTIVE token: AUTH_MISSING, TOKEN_MISSING, QUEUE_NOT_ADMITTED', async () => {
+    const signedIn = { authorization: (await signIn()).authorization };
     const waiting = await userWithToken('WAITING');
     const calls: [kind: 'query' | 'mutation', path: string, input: unknown][] = [
       ['query', 'concerts.availableDates', { concertId }],
@@ -231,7 +247,15 @@ describe('booking over HTTP', () => {
       ['mutation', 'reservations.cancel', { reservationId: '1' }],
     ];
     for (const [kind, path, input] of calls) {
-      expect(await call(kind, path, input), path).toMatchObject({ status: 401, reason: 'TOKEN_MISSING' });
+      expect(await call(kind, path, input), path).toMatchObject({ status: 401, reason: 'AUTH_MISSING' });
+      const url = kind === 'query' ? `/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}` : `/trpc/${path}`;
+      const res = await app.inject({
+        method: kind === 'query' ? 'GET' : 'POST',
+        url,
+        headers: { ...signedIn, 'content-type': 'application/json' },
+        ...(kind === 'mutation' ? { payload: JSON.stringify(input) } : {}),
+      });
+      expect([res.statusCode, res.json().error.data.reason], path).toEqual([401, 'TOKEN_MISSING']);
       expect(await call(kind, path, input, waiting), path).toMatchObject({ status: 403, reason: 'QUEUE_NOT_ADMITTED' });
     }
   });

@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { cancelReservation, cancelReservationInput, holdSeats, holdSeatsInput, readHoldPrecheck } from '@frontrow/core';
-import { admittedProcedure, admittedProcedureReading, router } from '../trpc.ts';
+import {
+  cancelReservation,
+  cancelReservationInput,
+  holdSeats,
+  holdSeatsInput,
+  listMyReservations,
+  listMyReservationsInput,
+  readHoldPrecheck,
+} from '@frontrow/core';
+import { RESERVATION_STATUSES } from '@frontrow/db';
+import { admittedProcedure, admittedProcedureReading, identifiedProcedure, router } from '../trpc.ts';
 
 const heldReservation = z.object({
   reservationId: z.string(),
@@ -9,6 +18,20 @@ const heldReservation = z.object({
   totalPrice: z.number().int(),
   status: z.literal('HELD'),
   expiresAt: z.string(),
+});
+const myReservation = z.object({
+  reservationId: z.string(),
+  concertId: z.string(),
+  concertTitle: z.string(),
+  venue: z.string(),
+  date: z.string(),
+  seatNumbers: z.array(z.number().int()),
+  totalPrice: z.number().int(),
+  status: z.enum(RESERVATION_STATUSES),
+  expiresAt: z.string().nullable(),
+  paidAt: z.string().nullable(),
+  paymentId: z.string().nullable(),
+  createdAt: z.string(),
 });
 const cancelledReservation = z.object({ reservationId: z.string(), status: z.literal('CANCELLED') });
 
@@ -22,4 +45,9 @@ export const reservationsRouter = router({
     .input(cancelReservationInput)
     .output(cancelledReservation)
     .mutation(({ ctx, input }) => cancelReservation(ctx, ctx.ticket, input)),
+  // what the signed-in user holds and bought, without a queue token: a buyer needs no place in line for it
+  mine: identifiedProcedure
+    .input(listMyReservationsInput.omit({ userId: true }).optional())
+    .output(z.array(myReservation))
+    .query(({ ctx, input }) => listMyReservations(ctx, { ...input, userId: ctx.user.userId })),
 });

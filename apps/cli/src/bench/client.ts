@@ -19,7 +19,7 @@ export type QueueTicket = Out<Api['queue']['status']['query']>;
 
 /** The procedures a simulated user calls, typed by the API's router. */
 export type BenchClient = {
-  setToken(token: string): void;
+  setQueueToken(token: string): void;
   enter(input: In<Api['queue']['enter']['mutate']>): Promise<Out<Api['queue']['enter']['mutate']>>;
   status(): Promise<QueueTicket>;
   leave(): Promise<Out<Api['queue']['leave']['mutate']>>;
@@ -53,8 +53,8 @@ export class WireError extends Error {
 }
 
 export type Caller = {
-  /** A client of its own for one simulated user (its token is set once it entered). */
-  client(token?: string): BenchClient;
+  /** A client of its own for one signed-in simulated user (its queue token is set once it entered). */
+  client(identityToken: string): BenchClient;
   /** Runs one call, records its latency and outcome under `procedure`. */
   call<T>(procedure: string, run: () => Promise<T>): Promise<Outcome<T>>;
 };
@@ -63,10 +63,10 @@ export type Caller = {
 export function createCaller(transports: Transport[], kind: ClientKind, recorder: () => Recorder): Caller {
   let next = 0;
   return {
-    client: (token) => {
+    client: (identityToken) => {
       const transport = transports[next++ % transports.length];
       if (!transport) throw new Error('no API to call');
-      return kind === 'typed' ? typedClient(transport, token) : wireClient(transport, token);
+      return kind === 'typed' ? typedClient(transport, identityToken) : wireClient(transport, identityToken);
     },
     async call(procedure, run) {
       const started = performance.now();
@@ -84,11 +84,11 @@ export function createCaller(transports: Transport[], kind: ClientKind, recorder
   };
 }
 
-function typedClient(transport: Transport, token: string | undefined): BenchClient {
+function typedClient(transport: Transport, identityToken: string): BenchClient {
   // the client wants the global fetch's type; it calls only (url, { method, headers, body, signal }) and reads ok/json()
-  const api = createFrontRowClient({ url: transport.origin, token, fetch: transport.fetch as unknown as typeof globalThis.fetch });
+  const api = createFrontRowClient({ url: transport.origin, identityToken, fetch: transport.fetch as unknown as typeof globalThis.fetch });
   return {
-    setToken: (next) => api.setToken(next),
+    setQueueToken: (next) => api.setQueueToken(next),
     enter: (input) => api.queue.enter.mutate(input),
     status: () => api.queue.status.query(),
     leave: () => api.queue.leave.mutate(),
@@ -101,10 +101,11 @@ function typedClient(transport: Transport, token: string | undefined): BenchClie
 }
 
 /** API.md, Transport: a query is `GET /trpc/<path>?input=<JSON>`, a mutation `POST /trpc/<path>` with the JSON body. */
-function wireClient(transport: Transport, initialToken: string | undefined): BenchClient {
-  let token = initialToken;
+function wireClient(transport: Transport, identityToken: string): BenchClient {
+  let queueToken: string | undefined;
   const headers = (json: boolean): Record<string, string> => ({
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    authorization: `Bearer ${identityToken}`,
+    ...(queueToken ? { 'x-queue-token': queueToken } : {}),
     ...(json ? { 'content-type': 'application/json' } : {}),
   });
   const answer = async <T>(response: Promise<{ status: number; json(): Promise<unknown> }>): Promise<T> => {
@@ -132,8 +133,8 @@ function wireClient(transport: Transport, initialToken: string | undefined): Ben
       }),
     );
   return {
-    setToken: (next) => {
-      token = next;
+    setQueueToken: (next) => {
+      queueToken = next;
     },
     enter: (input) => mutation('queue.enter', input),
     status: () => query('queue.status'),

@@ -13,6 +13,8 @@ export type BenchEnv = {
   caller: Caller;
   db: BenchDatabase;
   progress: Progress;
+  /** AUTH_DEV_SECRET of the API: simulated users sign in with development identity tokens. */
+  authSecret: string;
   /** Milliseconds between two `queue.status` polls of one waiting user. */
   pollMs: number;
   /** Records calls into the phase running now. */

@@ -51,6 +51,8 @@ export type BenchDeps = {
   progress: Progress;
   /** Aborted on Ctrl-C: every later call fails at once with the signal's reason, so the run winds down and cleans up. */
   signal?: AbortSignal;
+  /** AUTH_DEV_SECRET of the API: simulated users sign in with development identity tokens. */
+  authSecret: string;
 };
 
 export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
@@ -78,6 +80,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     caller,
     db: deps.db,
     progress: deps.progress,
+    authSecret: deps.authSecret,
     pollMs: options.pollMs,
     phase: phaseRunner(deps.progress, (next) => {
       recorder = next;

@@ -1,5 +1,6 @@
 /** Simulated users: each has a client of its own (no batching across users) and, once entered, a token. */
 import { randomUUID } from 'node:crypto';
+import { DEV_ISSUER, mintDevIdentityToken, userIdOf } from '@frontrow/core';
 import type { BenchClient } from './client.ts';
 import type { BenchEnv } from './env.ts';
 import { forEachConcurrently, sleep, waitFor } from './pool.ts';
@@ -8,12 +9,21 @@ export type TicketStatus = 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CAN
 
 export type BenchUser = { userId: string; client: BenchClient; status: TicketStatus };
 
-/** Enters one new user into the concert's line; null if the API refused (the reason is recorded). */
-export async function enterUser(env: BenchEnv, concertId: string, userId: string = randomUUID()): Promise<BenchUser | null> {
-  const client = env.caller.client();
-  const entered = await env.caller.call('queue.enter', () => client.enter({ concertId, userId }));
+/** How long a simulated user's identity token lasts: longer than any bench run. */
+const IDENTITY_TTL_SECONDS = 86_400;
+
+/**
+ * Enters one new user into the concert's line, signed in with a development identity token (AUTH_DEV_SECRET,
+ * as `frontrow auth token` mints); null if the API refused (the reason is recorded).
+ */
+export async function enterUser(env: BenchEnv, concertId: string): Promise<BenchUser | null> {
+  const subject = `bench-${randomUUID()}`;
+  const identity = await mintDevIdentityToken(env.authSecret, { subject, ttlSeconds: IDENTITY_TTL_SECONDS });
+  const userId = userIdOf(DEV_ISSUER, subject);
+  const client = env.caller.client(identity);
+  const entered = await env.caller.call('queue.enter', () => client.enter({ concertId }));
   if (!entered.ok) return null;
-  client.setToken(entered.value.token);
+  client.setQueueToken(entered.value.token);
   return { userId, client, status: entered.value.status };
 }
 

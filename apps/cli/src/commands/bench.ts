@@ -59,15 +59,21 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
     .option('--keep', 'keep the concerts the bench creates (by default they are removed after the run, a failed or interrupted one too)')
     .action(async (flags: Flags) => {
       const rt = await runtime();
-      const [{ domainSettings }, { benchDatabase }, { createProgress }, { runBench }, { formatReport }, { createTransport }] =
-        await Promise.all([
-          import('@frontrow/core'),
-          import('../bench/database.ts'),
-          import('../bench/progress.ts'),
-          import('../bench/run.ts'),
-          import('../bench/table.ts'),
-          import('../bench/transport.ts'),
-        ]);
+      const [
+        { domainSettings, resolveDevSecret },
+        { benchDatabase },
+        { createProgress },
+        { runBench },
+        { formatReport },
+        { createTransport },
+      ] = await Promise.all([
+        import('@frontrow/core'),
+        import('../bench/database.ts'),
+        import('../bench/progress.ts'),
+        import('../bench/run.ts'),
+        import('../bench/table.ts'),
+        import('../bench/transport.ts'),
+      ]);
       const options: BenchOptions = {
         urls: flags.url
           .split(',')
@@ -102,12 +108,15 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // the API's AUTH_DEV_SECRET (or the one kept under DATA_DIR for the embedded database)
+      const authSecret = await resolveDevSecret(rt.config);
       const work = async (orm: MikroORM) =>
         await runBench(options, {
           db: benchDatabase(orm, domainSettings(rt.config)),
           transports,
           progress,
           signal: interrupt.signal,
+          authSecret,
         });
       try {
         const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);

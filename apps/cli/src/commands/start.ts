@@ -64,7 +64,7 @@ async function start(config: Config, report: StartReport): Promise<void> {
   const [
     { default: closeWithGrace },
     { buildServer },
-    { createTokenSigner, domainSettings, resolveTokenSecret, systemClock },
+    { createIdentityVerifier, createTokenSigner, domainSettings, resolveAuth, resolveTokenSecret, systemClock },
     { migrate, openOrm },
     { bossJobScheduler, startBoss },
     { allJobs, buildWorker },
@@ -92,6 +92,7 @@ async function start(config: Config, report: StartReport): Promise<void> {
       embeddedSummary = { dataDir, port: embedded.port };
     }
     const secret = await resolveTokenSecret(config);
+    const auth = await resolveAuth(config);
     const orm = await openOrm({ databaseUrl, poolSize: config.DB_POOL_SIZE });
     stack.push(() => orm.close(true));
     const { applied } = await migrate(orm);
@@ -111,7 +112,14 @@ async function start(config: Config, report: StartReport): Promise<void> {
     const jobs = bossJobScheduler(boss);
     const app = await buildServer({
       orm,
-      inner: { em: orm.em, clock: systemClock, jobs, settings, tokens: createTokenSigner(secret) },
+      inner: {
+        em: orm.em,
+        clock: systemClock,
+        jobs,
+        settings,
+        tokens: createTokenSigner(secret),
+        identities: createIdentityVerifier(auth),
+      },
       logger,
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
       jobQueues: boss,

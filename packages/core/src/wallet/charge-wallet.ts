@@ -15,6 +15,10 @@ export const chargeWalletInput = z.object({
 });
 
 export type ChargeWalletInput = z.input<typeof chargeWalletInput>;
+
+/** An operator's top-up or correction (`frontrow wallet charge`): an ADJUSTMENT row with its reason. */
+export const adjustWalletInput = chargeWalletInput.extend({ reason: z.string().min(1).max(200) });
+export type AdjustWalletInput = z.input<typeof adjustWalletInput>;
 export type WalletCharge = { userId: string; balance: number; transactionId: string };
 
 /**
@@ -23,7 +27,17 @@ export type WalletCharge = { userId: string; balance: number; transactionId: str
  * and moves no money; the same key with another amount is IDEMPOTENCY_KEY_REUSED.
  */
 export async function chargeWallet(deps: Deps, raw: ChargeWalletInput): Promise<WalletCharge> {
-  const input = chargeWalletInput.parse(raw);
+  return await credit(deps, { ...chargeWalletInput.parse(raw), type: 'CHARGE', reason: null });
+}
+
+/** Like `chargeWallet`, written to the ledger as an operator's ADJUSTMENT with `reason`. */
+export async function adjustWallet(deps: Deps, raw: AdjustWalletInput): Promise<WalletCharge> {
+  return await credit(deps, { ...adjustWalletInput.parse(raw), type: 'ADJUSTMENT' });
+}
+
+type Credit = { userId: string; amount: number; idempotencyKey?: string | undefined; type: 'CHARGE' | 'ADJUSTMENT'; reason: string | null };
+
+async function credit(deps: Deps, input: Credit): Promise<WalletCharge> {
   return await replayOnUniqueViolation(() =>
     inTransaction(deps.em, async (em) => {
       // the lock comes first, so two first calls with one key run one after the other and the second replays
@@ -31,16 +45,23 @@ export async function chargeWallet(deps: Deps, raw: ChargeWalletInput): Promise<
       if (input.idempotencyKey !== undefined) {
         const earlier = await em.findOne(WalletTransaction, { wallet, idempotencyKey: input.idempotencyKey });
         if (earlier) {
-          if (earlier.type !== 'CHARGE' || earlier.amount !== input.amount) {
+          if (earlier.type !== input.type || earlier.amount !== input.amount) {
             throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was already used for a different request');
           }
           return { userId: input.userId, balance: earlier.balanceAfter, transactionId: earlier.id };
         }
       }
+      if (wallet.balance + input.amount > deps.settings.walletMaxBalance) {
+        throw new DomainError(
+          'BALANCE_LIMIT_EXCEEDED',
+          `a wallet holds at most ${deps.settings.walletMaxBalance} KRW; this charge would make ${wallet.balance + input.amount}`,
+        );
+      }
       wallet.credit(input.amount);
       const entry = em.create(WalletTransaction, {
         wallet,
-        type: 'CHARGE',
+        type: input.type,
+        reason: input.reason,
         amount: input.amount,
         balanceAfter: wallet.balance,
         idempotencyKey: input.idempotencyKey ?? null,

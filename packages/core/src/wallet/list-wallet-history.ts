@@ -8,7 +8,15 @@ export const listWalletHistoryInput = z.object({
 });
 
 export type ListWalletHistoryInput = z.input<typeof listWalletHistoryInput>;
-export type WalletHistoryEntry = { id: string; type: WalletTransactionType; amount: number; balanceAfter: number; createdAt: string };
+export type WalletHistoryEntry = {
+  id: string;
+  type: WalletTransactionType;
+  amount: number;
+  balanceAfter: number;
+  /** An operator's reason for an ADJUSTMENT; null otherwise. */
+  reason: string | null;
+  createdAt: string;
+};
 
 /** The user's ledger, newest first; empty for a user who never charged. */
 export async function listWalletHistory(deps: Pick<Deps, 'em'>, raw: ListWalletHistoryInput): Promise<WalletHistoryEntry[]> {
@@ -22,6 +30,7 @@ export async function listWalletHistory(deps: Pick<Deps, 'em'>, raw: ListWalletH
     type: entry.type,
     amount: entry.amount,
     balanceAfter: entry.balanceAfter,
+    reason: entry.reason ?? null,
     createdAt: entry.createdAt.toISOString(),
   }));
 }

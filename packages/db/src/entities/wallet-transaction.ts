@@ -1,7 +1,8 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { Wallet } from './wallet.ts';
 
-export const WALLET_TRANSACTION_TYPES = ['CHARGE', 'PAYMENT', 'REFUND'] as const;
+/** CHARGE: the user's own top-up; ADJUSTMENT: an operator's (`frontrow wallet charge`), with a reason. */
+export const WALLET_TRANSACTION_TYPES = ['CHARGE', 'PAYMENT', 'REFUND', 'ADJUSTMENT'] as const;
 export type WalletTransactionType = (typeof WALLET_TRANSACTION_TYPES)[number];
 
 /** Append-only ledger: every change of a balance, with the balance after it. */
@@ -15,6 +16,7 @@ export const WalletTransactionSchema = defineEntity({
     amount: p.bigint('number'),
     balanceAfter: p.bigint('number'),
     idempotencyKey: p.string().nullable(),
+    reason: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

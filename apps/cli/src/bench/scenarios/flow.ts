@@ -114,7 +114,6 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
     }
     const charged = await env.caller.call('wallet.charge', () =>
       user.client.charge({
-        userId: user.userId,
         amount: held.totalPrice,
         idempotencyKey: `bench-charge-${held.reservationId}`,
       }),

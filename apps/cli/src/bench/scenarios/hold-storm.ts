@@ -22,7 +22,7 @@ export async function runHoldStorm(env: BenchEnv, concertId: string, date: strin
       const seatNumbers = Array.from({ length: SEATS }, (_, n) => n + 1).slice(i * 4, i * 4 + 4);
       const held = await env.caller.call('reservations.hold', () => buyer.client.hold({ concertId, date, seatNumbers }));
       if (!held.ok) throw new Error(`could not sell out the storm's performance: hold answered ${held.reason}`);
-      await env.caller.call('wallet.charge', () => buyer.client.charge({ userId: buyer.userId, amount: seatNumbers.length * price }));
+      await env.caller.call('wallet.charge', () => buyer.client.charge({ amount: seatNumbers.length * price }));
       const payment = await env.caller.call('payments.pay', () => buyer.client.pay({ reservationId: held.value.reservationId }));
       if (!payment.ok) throw new Error(`could not sell out the storm's performance: pay answered ${payment.reason}`);
       paid.push({ reservationId: payment.value.reservationId, amount: payment.value.amount });

@@ -20,7 +20,7 @@ export async function runPay(env: BenchEnv, concertId: string, dates: string[], 
       await forEachConcurrently(buyers.length, env.concurrency, async (i) => {
         const buyer = buyers[i];
         if (!buyer) return;
-        const done = await env.caller.call('wallet.charge', () => buyer.client.charge({ userId: buyer.userId, amount: price }));
+        const done = await env.caller.call('wallet.charge', () => buyer.client.charge({ amount: price }));
         if (done.ok) charged.push(buyer);
       });
       return charged;

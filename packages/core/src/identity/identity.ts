@@ -1,0 +1,171 @@
+import { type JWTVerifyGetKey, SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { v5 as uuidv5 } from 'uuid';
+import { DomainError } from '../errors.ts';
+
+/**
+ * Who is calling: the user behind a verified identity token. FrontRow's `userId` is derived from
+ * (issuer, subject) alone, so it needs no users table and is the same on every API process.
+ */
+export type Identity = { userId: string; issuer: string; subject: string };
+
+/** Issuer and audience of the development tokens signed with AUTH_DEV_SECRET (`frontrow auth token`). */
+export const DEV_ISSUER = 'frontrow-dev';
+export const DEV_AUDIENCE = 'frontrow';
+
+/** The algorithms an operator's identity provider may sign with; never `none`, never an HMAC on this path. */
+export const PROVIDER_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
+
+/** FrontRow's own UUIDv5 namespace for user ids (a fixed random UUID: changing it would move every wallet). */
+const USER_NAMESPACE = '6f1c1e4e-3c1d-4b7a-9a55-2f0c8d7e9b31';
+
+/** Longest subject accepted (providers use ~20–64 characters; an email may be up to 254). */
+const MAX_SUBJECT_LENGTH = 255;
+
+/**
+ * The user id of (issuer, subject): UUIDv5 of the JSON array `[issuer, subject]` in FrontRow's namespace.
+ * Deterministic, so every process and the CLI agree without a lookup; any subject format works
+ * (`auth0|5f7c…`, an email, a UUID). docs/API.md, "Identity".
+ */
+export function userIdOf(issuer: string, subject: string): string {
+  return uuidv5(JSON.stringify([issuer, subject]), USER_NAMESPACE);
+}
+
+export type IdentityVerifier = {
+  /**
+   * The identity behind a token, or null when the token is not one to trust (bad signature, wrong
+   * issuer or audience, expired, not yet valid, unknown key, an algorithm not allowed, malformed).
+   * Throws BUSY when the provider's keys cannot be fetched (that is not the caller's fault).
+   */
+  verify(token: string): Promise<Identity | null>;
+};
+
+export type IdentityOptions = {
+  /** The operator's OIDC provider: its JWKS (a URL, fetched and cached by jose; or keys for tests). */
+  provider?: {
+    jwks: URL | JWTVerifyGetKey;
+    issuer: string;
+    audience: string;
+    /** Least time between two key fetches an unknown `kid` may trigger (jose's cooldown). */
+    cooldownSeconds?: number;
+  };
+  /** HS256 key of development tokens (issuer `frontrow-dev`, audience `frontrow`). */
+  devSecret?: string;
+  /** Leeway for `exp` and `nbf`, for clocks a little apart. */
+  clockToleranceSeconds?: number;
+  /** Verified tokens kept (until they expire), so a poll or a hold storm pays no signature check per call. */
+  cacheSize?: number;
+  /** Milliseconds since the epoch (tests move it). */
+  now?: () => number;
+};
+
+/** jose's answers that mean "this token is not to be trusted" (anything else is an outage: BUSY). */
+const UNTRUSTED = new Set([
+  errors.JWSInvalid.code,
+  errors.JWTInvalid.code,
+  errors.JWSSignatureVerificationFailed.code,
+  errors.JWTExpired.code,
+  errors.JWTClaimValidationFailed.code,
+  errors.JOSEAlgNotAllowed.code,
+  errors.JOSENotSupported.code,
+  errors.JWKSNoMatchingKey.code,
+  errors.JWKSMultipleMatchingKeys.code,
+  errors.JWKInvalid.code,
+]);
+
+type Cached = { identity: Identity; expiresAtMs: number };
+
+export function createIdentityVerifier(options: IdentityOptions): IdentityVerifier {
+  const now = options.now ?? Date.now;
+  const clockTolerance = options.clockToleranceSeconds ?? 30;
+  const devKey = options.devSecret === undefined ? undefined : new TextEncoder().encode(options.devSecret);
+  const provider = options.provider;
+  const providerKeys =
+    provider === undefined
+      ? undefined
+      : provider.jwks instanceof URL
+        ? createRemoteJWKSet(provider.jwks, { cooldownDuration: (provider.cooldownSeconds ?? 30) * 1000 })
+        : provider.jwks;
+  const cache = new LRUCache<string, Cached>({ max: options.cacheSize ?? 100_000 });
+
+  async function check(token: string, alg: string | undefined) {
+    const currentDate = new Date(now());
+    // the header picks the path; each path allows only its own algorithms, so a provider's issuer in an
+    // HMAC token (signed with a public key as the "secret") or `alg: none` never verifies
+    if (alg === 'HS256' && devKey) {
+      return await jwtVerify(token, devKey, {
+        algorithms: ['HS256'],
+        issuer: DEV_ISSUER,
+        audience: DEV_AUDIENCE,
+        clockTolerance,
+        currentDate,
+        requiredClaims: ['sub', 'exp'],
+      });
+    }
+    if (alg !== undefined && PROVIDER_ALGORITHMS.includes(alg) && provider && providerKeys) {
+      return await jwtVerify(token, providerKeys, {
+        algorithms: PROVIDER_ALGORITHMS,
+        issuer: provider.issuer,
+        audience: provider.audience,
+        clockTolerance,
+        currentDate,
+        requiredClaims: ['sub', 'exp'],
+      });
+    }
+    return null;
+  }
+
+  return {
+    async verify(token) {
+      const cached = cache.get(token);
+      if (cached) {
+        if (cached.expiresAtMs > now()) return cached.identity;
+        cache.delete(token);
+      }
+      const alg = algorithmOf(token);
+      if (alg === null) return null;
+      let verified: Awaited<ReturnType<typeof check>>;
+      try {
+        verified = await check(token, alg);
+      } catch (error) {
+        if (error instanceof errors.JOSEError && UNTRUSTED.has(error.code)) return null;
+        throw new DomainError('BUSY', "the sign-in provider's keys cannot be fetched; retry shortly", { cause: error });
+      }
+      if (!verified) return null;
+      const { iss, sub, exp } = verified.payload;
+      if (typeof iss !== 'string' || typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) return null;
+      if (typeof exp !== 'number') return null;
+      const identity = { userId: userIdOf(iss, sub), issuer: iss, subject: sub };
+      cache.set(token, { identity, expiresAtMs: (exp + clockTolerance) * 1000 });
+      return identity;
+    },
+  };
+}
+
+/** The `alg` of a token's header; null for a string that is no JWS at all. */
+function algorithmOf(token: string): string | undefined | null {
+  try {
+    return decodeProtectedHeader(token).alg;
+  } catch {
+    return null; // jose's TypeError for a malformed token or header
+  }
+}
+
+/** A development identity token for `subject`, signed with AUTH_DEV_SECRET (`frontrow auth token`). */
+export async function mintDevIdentityToken(
+  secret: string,
+  options: { subject: string; ttlSeconds?: number; now?: number },
+): Promise<string> {
+  if (options.subject.length === 0 || options.subject.length > MAX_SUBJECT_LENGTH) {
+    throw new RangeError(`the subject must be 1…${MAX_SUBJECT_LENGTH} characters`);
+  }
+  const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
+  return await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(DEV_AUDIENCE)
+    .setSubject(options.subject)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + (options.ttlSeconds ?? 3600))
+    .sign(new TextEncoder().encode(secret));
+}
