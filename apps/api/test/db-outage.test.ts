@@ -10,7 +10,18 @@ import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { type RunningPostgres, freePort, startEmbeddedPostgres } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_TOKEN_SECRET, apiMain, get, spawnNode, tempDir, waitFor, waitForReady, workerMain } from './processes.ts';
+import {
+  type Spawned,
+  TEST_TOKEN_SECRET,
+  apiMain,
+  get,
+  spawnNode,
+  stopSpawned,
+  tempDir,
+  waitFor,
+  waitForReady,
+  workerMain,
+} from './processes.ts';
 
 let dir: string;
 let pg: RunningPostgres;
@@ -35,8 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api?.stop();
-  await worker?.stop();
+  await stopSpawned();
   // if the test failed while the server was down, there is no database left to drop
   await db?.drop().catch(() => {});
   await pg?.stop();

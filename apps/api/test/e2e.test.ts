@@ -9,7 +9,7 @@ import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_TOKEN_SECRET, apiMain, spawnNode, waitFor, waitForReady, workerMain } from './processes.ts';
+import { type Spawned, TEST_TOKEN_SECRET, apiMain, spawnNode, stopSpawned, waitFor, waitForReady, workerMain } from './processes.ts';
 
 const USERS = 300;
 const CAPACITY = 20;
@@ -56,7 +56,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of [...apis, ...workers]) await child.stop('SIGKILL');
+  // after a failure, the processes' output (a 500's error line and stack) is printed
+  await stopSpawned();
   await db?.drop();
 });
 
@@ -171,11 +172,11 @@ describe('flash crowd end to end', () => {
           }
         }),
       ),
-    ).finally(() => {
-      // a failed run stops sampling too, before the database goes away
+    ).finally(async () => {
+      // a failed run stops sampling too, and waits for the last sample: afterAll drops the database
       sampling = false;
+      await sampler;
     });
-    await sampler;
     const runSeconds = (Date.now() - startedAt) / 1000;
 
     expect(await killed?.exited).toEqual({ code: null, signal: 'SIGKILL' });
