@@ -19,6 +19,7 @@ import {
   apiMain,
   get,
   spawnNode,
+  stopSpawned,
   tempDir,
   waitFor,
   waitForReady,
@@ -54,8 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api?.stop();
-  await worker?.stop();
+  await stopSpawned();
   // if the test failed while the server was down, there is no database left to drop
   await db?.drop().catch(() => {});
   await pg?.stop();

@@ -9,10 +9,19 @@ import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { type Spawned, TEST_AUTH_SECRET, TEST_TOKEN_SECRET, apiMain, get, spawnNode, waitFor, waitForReady } from './processes.ts';
+import {
+  type Spawned,
+  TEST_AUTH_SECRET,
+  TEST_TOKEN_SECRET,
+  apiMain,
+  get,
+  spawnNode,
+  stopSpawned,
+  waitFor,
+  waitForReady,
+} from './processes.ts';
 
 let db: TestDatabase;
-let api: Spawned | undefined;
 /** Lets go of the table lock the test holds, if it still holds one. */
 let release: (() => void) | undefined;
 
@@ -23,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   release?.();
-  await api?.stop('SIGKILL');
+  await stopSpawned();
   await db?.drop();
 });
 
@@ -41,7 +50,6 @@ async function startApi(env: Record<string, string> = {}): Promise<{ base: strin
     LOG_LEVEL: 'info',
     ...env,
   });
-  api = started;
   await waitForReady(base, started);
   return { base, server: started };
 }

@@ -6,13 +6,13 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@frontrow/db';
-import { type Spawned, cliMain, get, spawnNode, tempDir, waitForReady } from './processes.ts';
+import { type Spawned, cliMain, get, spawnNode, stopSpawned, tempDir, waitForReady } from './processes.ts';
 
 let dir: string | undefined;
 let start: Spawned | undefined;
 
 afterAll(async () => {
-  await start?.stop('SIGKILL');
+  await stopSpawned();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

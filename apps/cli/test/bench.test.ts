@@ -180,7 +180,7 @@ describe('frontrow bench', () => {
   it('Ctrl-C ends the run and removes the concerts it made', { timeout: 60_000 }, async () => {
     const before = await benchConcerts();
     const child = spawn(process.execPath, [main, 'bench', '--url', url, '--scenario', 'enter', '--duration', '120', '--healthz', '0'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: db.url },
+      env: { PATH: process.env.PATH, DATABASE_URL: db.url, AUTH_DEV_SECRET: AUTH_SECRET },
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -19,7 +19,7 @@ export async function inTransaction<T>(
   options: UnitOfWorkOptions = {},
 ): Promise<T> {
   // row-lock waits are bounded per connection (lock_timeout, see packages/db orm.ts): a stuck lock is BUSY
-  return await retrying(() => em.fork().transactional(work), options);
+  return await replaying(() => em.fork().transactional(work), options);
 }
 
 /**
@@ -31,10 +31,15 @@ export async function inSqlTransaction<T>(
   work: (tx: PreparedTransaction) => Promise<T>,
   options: UnitOfWorkOptions = {},
 ): Promise<T> {
-  return await retrying(() => inPreparedTransaction(em, work), options);
+  return await replaying(() => inPreparedTransaction(em, work), options);
 }
 
-async function retrying<T>(run: () => Promise<T>, options: UnitOfWorkOptions): Promise<T> {
+/**
+ * `inTransaction`'s replays and BUSY for work that is a transaction by itself: a script PostgreSQL runs
+ * as one (`executeScript`, `queue.enter`), or one statement. Its lock waits are bounded by lock_timeout
+ * like any other, and a timed-out wait is a conflict to replay, never a server error.
+ */
+export async function replaying<T>(run: () => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
   const attempts = options.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
     try {

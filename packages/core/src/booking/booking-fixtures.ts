@@ -3,15 +3,20 @@
  * tokens are written straight into the table (admission is the queue's work, not what these tests prove).
  */
 import { type MikroORM, ticketSequenceName } from '@frontrow/db';
-import type { Clock } from '../clock.ts';
+import { type Clock, manualClock } from '../clock.ts';
 import { createConcert } from '../concert/create-concert.ts';
 import { testDeps } from '../testing.ts';
 import type { Holder } from './hold-seats.ts';
 
 export type TestConcert = { concertId: string; scheduleIds: Record<string, string> };
 
+/**
+ * A concert with these performance dates, created as of 2019-01-01, so that a test may include a
+ * performance that has started since (creating one in the past is refused today).
+ */
 export async function concertWithDates(orm: MikroORM, dates: string[], price = 50_000): Promise<TestConcert> {
-  const created = await createConcert(testDeps(orm), { title: 'Booking test', venue: 'Hall', dates, price });
+  const clock = manualClock(new Date('2019-01-01T00:00:00Z'));
+  const created = await createConcert(testDeps(orm, { clock }), { title: 'Booking test', venue: 'Hall', dates, price });
   return { concertId: created.concertId, scheduleIds: Object.fromEntries(created.schedules.map((s) => [s.date, s.scheduleId])) };
 }
 

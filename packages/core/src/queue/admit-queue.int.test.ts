@@ -111,9 +111,12 @@ describe('admission', () => {
     await sql(`create function slow_entry() returns trigger language plpgsql as $$
                begin perform pg_sleep(random() * 0.02); return new; end $$`);
     await sql(`create trigger slow_entry before insert on queue_token for each row execute function slow_entry()`);
-    const [entered] = await Promise.all([enterAll(), ...admitters.map(admitterLoop)]).finally(() =>
+    // every loop runs to its end, also when one fails (afterAll drops the database): then the first failure
+    const [entries, ...admitting] = await Promise.allSettled([enterAll(), ...admitters.map(admitterLoop)]).finally(() =>
       sql(`drop trigger slow_entry on queue_token; drop function slow_entry()`),
     );
+    for (const loop of [entries, ...admitting]) if (loop?.status === 'rejected') throw loop.reason;
+    const entered = entries?.status === 'fulfilled' ? entries.value : [];
     await admitQueue(testDeps(db.orm), { concertId });
 
     expect(entered).toHaveLength(200);

@@ -138,6 +138,46 @@ describe('queue.enter', () => {
     expect(tickets.map((t) => `${t.ticket} ${t.status}`)).toEqual(['1 EXPIRED', '2 WAITING']);
   });
 
+  it('waits out an admission round that holds the line past lock_timeout: the entry is replayed and gets its ticket, not a database error', async () => {
+    const concertId = await concert();
+    // an admission round that outlasts lock_timeout (3 s, packages/db orm.ts): the concert's lock held
+    // exclusively, as admitQueue takes it, until the entry has waited twice
+    const locked = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    const round = db.orm.em.fork().transactional(async (em) => {
+      await em.execute('select pg_advisory_xact_lock(?::bigint)', [concertId]);
+      locked.resolve();
+      await release.promise;
+    });
+    await locked.promise;
+    let settled = false;
+    const entering = enterQueue(deps(), { concertId, userId: uuid() }).then(
+      (ticket) => ({ ticket }),
+      (error: unknown) => ({ error }),
+    );
+    void entering.finally(() => {
+      settled = true;
+    });
+    // each wait of the entry, told apart by its transaction's start: a second one is the replay
+    const waits = new Set<string>();
+    const deadline = Date.now() + 20_000;
+    try {
+      while (waits.size < 2 && !settled && Date.now() < deadline) {
+        const rows = await db.orm.em.fork().execute<{ pid: number; xact_start: Date }[]>(
+          `select pid, xact_start from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`,
+        );
+        for (const row of rows) waits.add(`${row.pid} ${new Date(row.xact_start).toISOString()}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    } finally {
+      release.resolve();
+      await round;
+    }
+    expect(await entering).toMatchObject({ ticket: { concertId, status: 'WAITING', position: 1 } });
+    expect(waits.size).toBe(2);
+  });
+
   it('rejects a userId that is not a UUID', async () => {
     const concertId = await concert();
     await expect(enterQueue(deps(), { concertId, userId: 'alice' })).rejects.toThrow(/UUID/i);

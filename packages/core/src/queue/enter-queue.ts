@@ -3,6 +3,7 @@ import { type ScriptStatement, executeScript, ticketSequenceName } from '@frontr
 import type { EntityManager } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
+import { replaying } from '../unit-of-work.ts';
 import { concertIdSchema } from './concert-id.ts';
 import type { ConcertQueueRow } from './concert-queue.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
@@ -28,15 +29,20 @@ export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: Ente
   const input = enterQueueInput.parse(raw);
   const userId = input.userId.toLowerCase();
   const now = deps.clock.now();
-  let entered = await enterAtOnce(deps.em, input.concertId, userId);
+  // the locks wait at most lock_timeout (the admitter holds the concert's for a round): a wait that runs
+  // out is replayed like any unit of work's, then BUSY
+  let entered = await replaying(() => enterAtOnce(deps.em, input.concertId, userId));
   if (entered && entered.token.status === 'ACTIVE' && !isUnlapsed(entered.token, now)) {
     // an ACTIVE token past activeUntil is no longer a place: it expires now and the user starts again, by
     // the same script (a parallel entry of this user that expired it first is found, not doubled)
-    await deps.em.execute(
-      `update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE' and active_until <= ?`,
-      [entered.token.id, now],
+    const lapsed = entered.token.id;
+    await replaying(() =>
+      deps.em.execute(
+        `update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE' and active_until <= ?`,
+        [lapsed, now],
+      ),
     );
-    entered = await enterAtOnce(deps.em, input.concertId, userId);
+    entered = await replaying(() => enterAtOnce(deps.em, input.concertId, userId));
     await nudgeAdmission(deps, input.concertId);
   }
   if (!entered) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
