@@ -12,14 +12,35 @@ export type BenchUser = { userId: string; client: BenchClient; status: TicketSta
 /** How long a simulated user's identity token lasts: longer than any bench run. */
 const IDENTITY_TTL_SECONDS = 86_400;
 
-/**
- * Enters one new user into the concert's line, signed in with a development identity token (AUTH_DEV_SECRET,
- * as `frontrow auth token` mints); null if the API refused (the reason is recorded).
- */
-export async function enterUser(env: BenchEnv, concertId: string): Promise<BenchUser | null> {
+type SignedIn = { userId: string; identity: string };
+
+/** Identity tokens minted ahead of a timed phase (`signInAhead`), so minting does not load the shared cores. */
+const mintedAhead = new WeakMap<BenchEnv, SignedIn[]>();
+
+async function mintUser(env: BenchEnv): Promise<SignedIn> {
   const subject = `bench-${randomUUID()}`;
   const identity = await mintDevIdentityToken(env.authSecret, { subject, ttlSeconds: IDENTITY_TTL_SECONDS });
-  const userId = userIdOf(DEV_ISSUER, subject);
+  return { userId: userIdOf(DEV_ISSUER, subject), identity };
+}
+
+/**
+ * Mints `count` users' identity tokens now, for the next entries to use. The bench shares the machine's
+ * cores with the server: a token minted during a timed phase would be client CPU taken from the server
+ * (a user who signs in does so before the opening minute, not during it). Untimed.
+ */
+export async function signInAhead(env: BenchEnv, count: number): Promise<void> {
+  const pool = mintedAhead.get(env) ?? [];
+  mintedAhead.set(env, pool);
+  for (let i = 0; i < count; i++) pool.push(await mintUser(env));
+}
+
+/**
+ * Enters one new user into the concert's line, signed in with a development identity token (AUTH_DEV_SECRET,
+ * as `frontrow auth token` mints; one minted ahead when there is one); null if the API refused (the reason
+ * is recorded).
+ */
+export async function enterUser(env: BenchEnv, concertId: string): Promise<BenchUser | null> {
+  const { userId, identity } = mintedAhead.get(env)?.pop() ?? (await mintUser(env));
   const client = env.caller.client(identity);
   const entered = await env.caller.call('queue.enter', () => client.enter({ concertId }));
   if (!entered.ok) return null;

@@ -1,4 +1,14 @@
-import { type JWTVerifyGetKey, SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { type KeyObject, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
+import {
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  SignJWT,
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+} from 'jose';
 import { LRUCache } from 'lru-cache';
 import { v5 as uuidv5 } from 'uuid';
 import { DomainError } from '../errors.ts';
@@ -78,7 +88,7 @@ type Cached = { identity: Identity; expiresAtMs: number };
 export function createIdentityVerifier(options: IdentityOptions): IdentityVerifier {
   const now = options.now ?? Date.now;
   const clockTolerance = options.clockToleranceSeconds ?? 30;
-  const devKey = options.devSecret === undefined ? undefined : new TextEncoder().encode(options.devSecret);
+  const devKey = options.devSecret === undefined ? undefined : createSecretKey(Buffer.from(options.devSecret));
   const provider = options.provider;
   const providerKeys =
     provider === undefined
@@ -92,16 +102,7 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
     const currentDate = new Date(now());
     // the header picks the path; each path allows only its own algorithms, so a provider's issuer in an
     // HMAC token (signed with a public key as the "secret") or `alg: none` never verifies
-    if (alg === 'HS256' && devKey) {
-      return await jwtVerify(token, devKey, {
-        algorithms: ['HS256'],
-        issuer: DEV_ISSUER,
-        audience: DEV_AUDIENCE,
-        clockTolerance,
-        currentDate,
-        requiredClaims: ['sub', 'exp'],
-      });
-    }
+    if (alg === 'HS256' && devKey) return verifyDevToken(token, devKey, currentDate.getTime() / 1000, clockTolerance);
     if (alg !== undefined && PROVIDER_ALGORITHMS.includes(alg) && provider && providerKeys) {
       return await jwtVerify(token, providerKeys, {
         algorithms: PROVIDER_ALGORITHMS,
@@ -140,6 +141,33 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
       return identity;
     },
   };
+}
+
+/**
+ * A development token (HS256, AUTH_DEV_SECRET): the HMAC computed in line with node:crypto, then jose's
+ * rules for the claims (issuer `frontrow-dev`, audience `frontrow`, `sub`, `exp` and `nbf` with the
+ * tolerance). jose's `jwtVerify` runs the HMAC through WebCrypto and the thread pool, about 110 µs of CPU
+ * per token against about 20 here: every new user of a flash crowd pays it once, which cost `queue.enter`
+ * a seventh of its rate in the bench (docs/BENCHMARKS.md). Provider tokens (RS256, ES256, EdDSA) stay
+ * with jose.
+ */
+function verifyDevToken(token: string, key: KeyObject, nowSeconds: number, tolerance: number): { payload: JWTPayload } | null {
+  const [header, payload, signature, extra] = token.split('.');
+  if (header === undefined || payload === undefined || signature === undefined || extra !== undefined) return null;
+  const expected = createHmac('sha256', key).update(`${header}.${payload}`).digest();
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  let claims: JWTPayload;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    return null; // not a JSON object
+  }
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (claims.iss !== DEV_ISSUER || !audiences.includes(DEV_AUDIENCE)) return null;
+  if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || claims.exp <= nowSeconds - tolerance) return null;
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf > nowSeconds + tolerance)) return null;
+  return { payload: claims };
 }
 
 /** The `alg` of a token's header; null for a string that is no JWS at all. */

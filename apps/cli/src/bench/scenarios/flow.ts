@@ -17,7 +17,7 @@ import {
 import { forEachConcurrently, sleep } from '../pool.ts';
 import { type LatencySummary, Samples } from '../recorder.ts';
 import type { ActiveSampler } from '../sampler.ts';
-import { type BenchUser, enterUsers, waitAdmitted } from '../users.ts';
+import { type BenchUser, enterUsers, signInAhead, waitAdmitted } from '../users.ts';
 
 export type FlowOptions = {
   concertId: string;
@@ -67,6 +67,8 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
   // spread the walk-aways over the early users, who still find seats
   const lapseEvery = options.lapse > 0 ? Math.max(2, Math.floor(Math.min(options.users, seatsTotal) / (options.lapse * 3))) : 0;
 
+  // users sign in before the opening minute: their identity tokens are minted before the clock starts
+  await env.phase('flow: sign in', { setup: true }, () => signInAhead(env, options.users));
   const enter = await env.phase(
     'flow: enter',
     { status: (r) => ({ done: r.count('queue.enter'), total: options.users, unit: 'users' }) },
