@@ -22,8 +22,9 @@ export type EmbeddedPostgresOptions = {
   /**
    * Run the server in a session of its own, so a terminal's Ctrl-C (sent to the whole foreground process
    * group) reaches only this process, which then stops the server itself, after what uses it
-   * (`frontrow start`). Without it the server dies with the group, under its clients. The caller must
-   * stop it: no exit hook does.
+   * (`frontrow start`). Without it the server dies with the group, under its clients. The caller stops
+   * it with `stop()`; should this process exit first (a forced exit, a timeout), an exit hook still asks
+   * the server for a fast shutdown so that none is left behind.
    */
   detached?: boolean;
   onLog?: (line: string) => void;
@@ -91,7 +92,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 /**
  * `postgres` in a new session (`detached`: setsid), as the `postgres` user under root, as the package
  * starts it otherwise. Resolves once it accepts connections; the function it returns stops it with a
- * fast shutdown (SIGINT) and waits for the exit.
+ * fast shutdown (SIGINT) and waits for the exit. An exit of this process (`process.exit`, say a forced
+ * one) sends that SIGINT too, without waiting: the server shuts down by itself.
  */
 async function startDetached(postgres: string, args: string[], log: (line: string) => void): Promise<() => Promise<void>> {
   const child = spawn(postgres, args, {
@@ -100,7 +102,17 @@ async function startDetached(postgres: string, args: string[], log: (line: strin
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LC_MESSAGES: 'C' },
   });
-  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const stopOnExit = () => {
+    if (running()) child.kill('SIGINT');
+  };
+  process.once('exit', stopOnExit);
+  const exited = new Promise<void>((resolveExit) =>
+    child.once('exit', () => {
+      process.removeListener('exit', stopOnExit);
+      resolveExit();
+    }),
+  );
   await new Promise<void>((resolveReady, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => reject(new Error(`PostgreSQL exited while starting (code ${code}, signal ${signal})`)));
@@ -111,7 +123,7 @@ async function startDetached(postgres: string, args: string[], log: (line: strin
     });
   });
   return async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    if (running()) child.kill('SIGINT');
     await exited;
   };
 }

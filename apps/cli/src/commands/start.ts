@@ -2,7 +2,7 @@
  * `frontrow start` (`pnpm start`): the whole service in one process for a local run. With no DATABASE_URL
  * it starts the embedded PostgreSQL under DATA_DIR/pg; then migrates, seeds a demo concert into an empty
  * database, and runs the API and the worker. SIGINT (Ctrl-C) or SIGTERM stops the API, the worker, the
- * pools, then the embedded server, prints `stopped` and exits 0.
+ * pools, then the embedded server, prints `stopped` and exits 0; more of them meanwhile are ignored.
  */
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -148,12 +148,27 @@ async function start(config: Config, report: StartReport): Promise<void> {
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
     report.started({ url: `http://${host}:${port}`, embedded: embeddedSummary, migrationsApplied: applied, seeded });
 
-    closeWithGrace({ delay: 20_000, logger: { error: (message: unknown) => app.log.error(message) } }, async ({ signal, err }) => {
-      if (err) app.log.error({ err }, 'stopping after an uncaught error');
-      else report.stopping(signal);
-      await unwind();
-      if (!err) report.stopped();
-    });
+    // SIGINT and SIGTERM are handled here rather than by close-with-grace, which exits 1 at once on a
+    // second one: under `pnpm start` the terminal's Ctrl-C reaches this process twice (from the terminal,
+    // then forwarded by pnpm), and the second must not cut the stop short. Once a stop is under way they
+    // are ignored; the delay still bounds it, and SIGQUIT (Ctrl-\) still exits at once.
+    let stopSignal: NodeJS.Signals | undefined;
+    const graceful = closeWithGrace(
+      { delay: 20_000, skip: ['SIGINT', 'SIGTERM'], logger: { error: (message: unknown) => app.log.error(message) } },
+      async ({ signal, err }) => {
+        if (err) app.log.error({ err }, 'stopping after an uncaught error');
+        else report.stopping(stopSignal ?? signal);
+        await unwind();
+        if (!err) report.stopped();
+      },
+    );
+    const stopOnce = (signal: NodeJS.Signals) => {
+      if (stopSignal) return;
+      stopSignal = signal;
+      graceful.close();
+    };
+    process.on('SIGINT', stopOnce);
+    process.on('SIGTERM', stopOnce);
   } catch (error) {
     await unwind();
     throw error;
