@@ -4,11 +4,12 @@
  * run the tests on it and leave nothing behind. Runs a real `vitest run` of one small file as a child.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { processesMentioning } from '@frontrow/db/testing';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const vitestCli = join(repoRoot, 'node_modules/vitest/vitest.mjs');
@@ -26,17 +27,6 @@ async function run(args: string[], env: Record<string, string>): Promise<{ code:
   if (pid === undefined) throw new Error('could not start vitest');
   const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
   return { code, pid, output };
-}
-
-/** Processes whose command line names `path` (an embedded postmaster runs as `postgres -D <dataDir> …`). */
-async function processesMentioning(path: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(path)) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 describe('pnpm test with no TEST_DATABASE_URL', () => {

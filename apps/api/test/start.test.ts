@@ -2,10 +2,11 @@
  * `pnpm start` (`frontrow start`) on a machine with no DATABASE_URL: an embedded PostgreSQL under DATA_DIR,
  * migrations, a demo concert, API + worker in one process; SIGTERM stops all of it, the database included.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '@frontrow/db';
+import { processesMentioning } from '@frontrow/db/testing';
 import { type Spawned, cliMain, get, spawnNode, stopSpawned, tempDir, waitForReady } from './processes.ts';
 
 let dir: string | undefined;
@@ -15,17 +16,6 @@ afterAll(async () => {
   await stopSpawned();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** Processes whose command line names `path` (the postmaster runs as `postgres -D <dataDir> …`). */
-async function processesMentioning(path: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(path)) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 function isAlive(pid: number): boolean {
   try {

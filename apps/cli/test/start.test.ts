@@ -6,12 +6,13 @@
  * server, says `stopped` and exits 0, and pnpm with it (no ELIFECYCLE).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '@frontrow/db';
+import { processesMentioning } from '@frontrow/db/testing';
 import { cliMain } from './run-cli.ts';
 
 let dir: string | undefined;
@@ -77,17 +78,6 @@ async function startInGroup(args: string[] = [], { viaPnpm = false } = {}) {
     started.stdout?.on('data', onData);
   };
   return { pid, dataDir: join(dir, 'pg'), output: () => output, exited, signalWhen };
-}
-
-/** Processes whose command line names `path` (the postmaster runs as `postgres -D <dataDir> …`). */
-async function processesMentioning(path: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(path)) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 describe('frontrow start, stopped from a terminal', () => {

