@@ -6,8 +6,8 @@ export const ConcertSchema = defineEntity({
   tableName: 'concert',
   properties: {
     id: p.bigint('string').primary().autoincrement(),
-    title: p.string(),
-    venue: p.string(),
+    title: p.string().length(200),
+    venue: p.string().length(200),
     maxActive: p.integer(),
     activeTtlSeconds: p.integer(),
     /** Highest ticket admitted so far: a WAITING token's position is `ticket - admittedThrough`. */

@@ -9,9 +9,11 @@ export const PaymentSchema = defineEntity({
     reservation: () => p.oneToOne(Reservation).owner(),
     userId: p.uuid(),
     amount: p.integer(),
-    idempotencyKey: p.string().nullable(),
+    idempotencyKey: p.string().length(200).nullable(),
     paidAt: p.datetime(),
   },
+  // named as the migrations build them (entity-schema.int.test.ts); partial-index predicates live there
+  uniques: [{ name: 'payment_user_idempotency_key', properties: ['userId', 'idempotencyKey'] }],
 });
 
 export class Payment extends PaymentSchema.class {}

@@ -15,12 +15,22 @@ export const QueueTokenSchema = defineEntity({
     userId: p.uuid(),
     /** Per-concert, increasing place in line. */
     ticket: p.bigint('number'),
-    status: p.string().$type<QueueTokenStatus>().default('WAITING'),
+    status: p.string().length(16).$type<QueueTokenStatus>().default('WAITING'),
     activatedAt: p.datetime().nullable(),
     activeUntil: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     version: p.integer().version(),
   },
+  // named as the migrations build them (entity-schema.int.test.ts); partial-index predicates live there
+  uniques: [
+    { name: 'queue_token_concert_ticket_unique', properties: ['concert', 'ticket'] },
+    { name: 'queue_token_live_per_user', properties: ['concert', 'userId'] },
+  ],
+  indexes: [
+    { name: 'queue_token_waiting', properties: ['concert', 'ticket'] },
+    { name: 'queue_token_active', properties: ['concert', 'activeUntil'] },
+    { name: 'queue_token_activated_at', properties: ['concert', 'activatedAt'] },
+  ],
 });
 
 export class QueueToken extends QueueTokenSchema.class {

@@ -16,12 +16,16 @@ export const ReservationSchema = defineEntity({
     schedule: () => p.manyToOne(Schedule),
     seatNumbers: p.array().$type<number[]>().columnType('int[]'),
     totalPrice: p.integer(),
-    status: p.string().$type<ReservationStatus>().default('HELD'),
+    status: p.string().length(16).$type<ReservationStatus>().default('HELD'),
     expiresAt: p.datetime(),
     createdAt: p.datetime().onCreate(() => new Date()),
     version: p.integer().version(),
   },
-  indexes: [{ properties: ['userId', 'concert', 'status'] }, { properties: ['status', 'expiresAt'] }],
+  // named as the migrations build them (entity-schema.int.test.ts); partial-index predicates live there
+  indexes: [
+    { name: 'reservation_user_concert_live_until', properties: ['userId', 'concert', 'expiresAt'] },
+    { name: 'reservation_held_expires_at', properties: ['expiresAt'] },
+  ],
 });
 
 export class Reservation extends ReservationSchema.class {

@@ -12,7 +12,7 @@ export const ScheduleSchema = defineEntity({
     date: p.string().columnType('date'),
     startsAt: p.datetime(),
   },
-  uniques: [{ properties: ['concert', 'date'] }],
+  uniques: [{ name: 'schedule_concert_id_date_unique', properties: ['concert', 'date'] }],
 });
 
 export class Schedule extends ScheduleSchema.class {}

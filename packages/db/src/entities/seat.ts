@@ -13,12 +13,14 @@ export const SeatSchema = defineEntity({
     schedule: () => p.manyToOne(Schedule),
     number: p.integer(),
     price: p.integer(),
-    status: p.string().$type<SeatStatus>().default('AVAILABLE'),
+    status: p.string().length(16).$type<SeatStatus>().default('AVAILABLE'),
     reservation: () => p.manyToOne(Reservation).nullable(),
     heldUntil: p.datetime().nullable(),
     version: p.integer().version(),
   },
-  uniques: [{ properties: ['schedule', 'number'] }],
+  // named as the migrations build them (entity-schema.int.test.ts); partial-index predicates live there
+  uniques: [{ name: 'seat_schedule_id_number_unique', properties: ['schedule', 'number'] }],
+  indexes: [{ name: 'seat_reservation_id', properties: ['reservation'] }],
 });
 
 export class Seat extends SeatSchema.class {

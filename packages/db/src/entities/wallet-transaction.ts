@@ -12,13 +12,16 @@ export const WalletTransactionSchema = defineEntity({
   properties: {
     id: p.bigint('string').primary().autoincrement(),
     wallet: () => p.manyToOne(Wallet),
-    type: p.string().$type<WalletTransactionType>(),
+    type: p.string().length(16).$type<WalletTransactionType>(),
     amount: p.bigint('number'),
     balanceAfter: p.bigint('number'),
-    idempotencyKey: p.string().nullable(),
-    reason: p.string().nullable(),
+    idempotencyKey: p.string().length(200).nullable(),
+    reason: p.string().length(200).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
+  // named as the migrations build them (entity-schema.int.test.ts); partial-index predicates live there
+  indexes: [{ name: 'wallet_transaction_wallet_id', properties: ['wallet', 'id'] }],
+  uniques: [{ name: 'wallet_transaction_idempotency_key', properties: ['wallet', 'idempotencyKey'] }],
 });
 
 export class WalletTransaction extends WalletTransactionSchema.class {}
