@@ -4,4 +4,4 @@ set -euo pipefail
 source "$(dirname "$0")/toolchain.sh"
 cd "$ROOT"
 pnpm install --frozen-lockfile
-echo "ready: run 'scripts/pnpm start' (or 'pnpm start' with Node >= 22.17 and pnpm 10 on your PATH)"
+echo "ready: run 'scripts/pnpm start' (or 'pnpm start' with Node >= 22.18 and pnpm 10 on your PATH)"
