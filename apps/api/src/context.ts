@@ -11,12 +11,6 @@ export type InnerContext = {
   tokens: TokenSigner;
   /** Verifies identity tokens (the operator's sign-in, or development tokens): who the caller is. */
   identities: IdentityVerifier;
-  /** Fired by procedures that change what a queue watcher sees (admission nudges, leave). */
-  events?: ApiEvents;
-};
-
-export type ApiEvents = {
-  onProcedureDone?: (path: string, durationMs: number, reason: string | undefined) => void;
 };
 
 export type Context = InnerContext & {

@@ -3,7 +3,6 @@ import { Concert } from './concert.ts';
 
 export const QUEUE_TOKEN_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;
 export type QueueTokenStatus = (typeof QUEUE_TOKEN_STATUSES)[number];
-export const LIVE_TOKEN_STATUSES = ['WAITING', 'ACTIVE'] as const satisfies readonly QueueTokenStatus[];
 
 /** A user's place in a concert's waiting room. */
 export const QueueTokenSchema = defineEntity({

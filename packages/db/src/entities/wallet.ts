@@ -17,11 +17,5 @@ export class Wallet extends WalletSchema.class {
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`invalid credit ${amount}`);
     this.balance += amount;
   }
-
-  debit(amount: number): void {
-    if (!Number.isSafeInteger(amount) || amount <= 0) throw new Error(`invalid debit ${amount}`);
-    if (amount > this.balance) throw new Error('balance would go below zero');
-    this.balance -= amount;
-  }
 }
 WalletSchema.setClass(Wallet);
