@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CheckConstraintViolationException, OptimisticLockError, UniqueConstraintViolationException } from '@mikro-orm/core';
+import {
+  CheckConstraintViolationException,
+  ForeignKeyConstraintViolationException,
+  OptimisticLockError,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
 import { Reservation, Seat } from '@frontrow/db';
 import { isDomainError } from '../errors.ts';
 import { assertWithinHoldLimit, holdExpiresAt, reservationIdSchema, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
@@ -10,6 +15,8 @@ describe('hold rules', () => {
     expect(() => assertWithinHoldLimit(3, 1)).not.toThrow();
     expect(() => assertWithinHoldLimit(3, 2)).toThrow(expect.objectContaining({ reason: 'HOLD_LIMIT_EXCEEDED' }));
     expect(() => assertWithinHoldLimit(0, 5)).toThrow(expect.objectContaining({ reason: 'HOLD_LIMIT_EXCEEDED' }));
+    // the refusal says what the user holds and what the limit is
+    expect(() => assertWithinHoldLimit(3, 2)).toThrow(/you hold 3 seat\(s\).*2 more.*limit of 4/);
   });
 
   it('a hold lapses HOLD_TTL_SECONDS after it is taken', () => {
@@ -46,5 +53,29 @@ describe('hold rules', () => {
     expect(isDomainError(seatConflictAsUnavailable(soldSeat), 'SEAT_UNAVAILABLE')).toBe(true);
     const elsewhere = new UniqueConstraintViolationException(Object.assign(new Error('duplicate key'), { table: 'payment' }));
     expect(seatConflictAsUnavailable(elsewhere)).toBe(elsewhere);
+    // a constraint of another table, named or not, is not a seat taken by someone else
+    const otherConstraint = new UniqueConstraintViolationException(
+      Object.assign(new Error('duplicate key'), { table: 'payment', constraint: 'payment_user_idempotency_key' }),
+    );
+    expect(seatConflictAsUnavailable(otherConstraint)).toBe(otherConstraint);
+    const unnamed = new CheckConstraintViolationException(Object.assign(new Error('check'), { constraint: undefined }));
+    expect(seatConflictAsUnavailable(unnamed)).toBe(unnamed);
+  });
+
+  it('only a unique or check violation on a seat is a seat taken: another kind of refusal on the seat table is left as it is', () => {
+    const foreignKey = new ForeignKeyConstraintViolationException(Object.assign(new Error('no such schedule'), { table: 'seat' }));
+    expect(seatConflictAsUnavailable(foreignKey)).toBe(foreignKey);
+  });
+
+  it('SEAT_UNAVAILABLE says what to do and keeps the database error as its cause', () => {
+    const onSeat = new UniqueConstraintViolationException(Object.assign(new Error('duplicate key'), { table: 'seat' }));
+    const answer = seatConflictAsUnavailable(onSeat) as Error;
+    expect(answer.message).toMatch(/taken by someone else; pick another/);
+    expect(answer.cause).toBe(onSeat);
+  });
+
+  it('the wire schemas say what was wrong in words', () => {
+    expect(reservationIdSchema.safeParse('x').error?.issues[0]?.message).toMatch(/reservation id/);
+    expect(seatNumbersSchema.safeParse([2, 2]).error?.issues[0]?.message).toMatch(/distinct/);
   });
 });

@@ -31,11 +31,9 @@ export const NEXT_ROUND_SECONDS = 1;
  *   token lapses by then): `(position − free) / maxActive × activeTtl`, an upper bound.
  */
 export function estimateWaitSeconds(position: number, figures: AdmissionFigures): number {
-  const free = Math.max(0, figures.maxActive - figures.activeCount);
-  if (position <= free) return NEXT_ROUND_SECONDS;
-  const behindFree = position - free;
-  const rate = figures.admitRatePerMinute;
-  const seconds =
-    rate !== null && rate > 0 ? (behindFree / rate) * 60 : (behindFree / Math.max(1, figures.maxActive)) * figures.activeTtlSeconds;
+  // a place within the free ones (behindFree ≤ 0) has nothing ahead of it but the next round (the max below)
+  const behindFree = position - Math.max(0, figures.maxActive - figures.activeCount);
+  const rate = figures.admitRatePerMinute ?? 0;
+  const seconds = rate > 0 ? (behindFree / rate) * 60 : (behindFree / Math.max(1, figures.maxActive)) * figures.activeTtlSeconds;
   return Math.max(NEXT_ROUND_SECONDS, Math.round(seconds));
 }
