@@ -43,13 +43,21 @@ export const CONTROLS: Control[] = [
   },
 ];
 
+/** A figure the API may add (pre-queue, no-shows freed): shown when the stats carry it as a number. */
+const optional = (name: string) => (s: Stats) => {
+  const value = (s as Record<string, unknown>)[name];
+  return typeof value === 'number' ? value : undefined;
+};
+
 /** The figures shown, each with a chart of its last minutes. */
-const FIGURES: { id: string; label: string; value: (s: Stats) => number; of?: (s: Stats) => string }[] = [
+const FIGURES: { id: string; label: string; value: (s: Stats) => number | undefined; of?: (s: Stats) => string }[] = [
+  { id: 'pre-queue', label: 'In the pre-queue', value: optional('preQueue') },
   { id: 'waiting', label: 'Waiting', value: (s) => s.waiting },
   { id: 'active', label: 'Active', value: (s) => s.active, of: (s) => ` / ${s.maxActive}` },
   { id: 'admitted', label: 'Admitted per minute', value: (s) => s.admittedLastMinute },
   { id: 'held', label: 'Seats held', value: (s) => s.seats.held },
   { id: 'sold', label: 'Seats sold', value: (s) => s.seats.sold },
+  { id: 'no-shows', label: 'No-shows freed', value: optional('noShowsFreed') },
 ];
 
 const root = document.querySelector<HTMLElement>('#app') ?? document.body;
@@ -141,8 +149,9 @@ async function consoleScreen(): Promise<void> {
       chart.setAttribute('aria-hidden', 'true');
       const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
       chart.append(line);
-      figures.append(h('div', { class: 'figure' }, h('div', {}, figure.label), value, chart));
-      return [figure.id, { value, line }] as const;
+      const box = h('div', { class: 'figure', hidden: true }, h('div', {}, figure.label), value, chart);
+      figures.append(box);
+      return [figure.id, { box, value, line }] as const;
     }),
   );
 
@@ -155,17 +164,22 @@ async function consoleScreen(): Promise<void> {
       const first = latest?.concertId !== stats.concertId;
       latest = stats;
       for (const figure of FIGURES) {
-        const points = history.get(figure.id) ?? [];
-        points.push(figure.value(stats));
-        if (points.length > HISTORY_POINTS) points.shift();
-        history.set(figure.id, points);
+        const now = figure.value(stats);
         const cell = cells.get(figure.id);
         if (!cell) continue;
-        cell.value.textContent = `${figure.value(stats).toLocaleString('en-US')}${figure.of?.(stats) ?? ''}`;
+        cell.box.hidden = now === undefined;
+        if (now === undefined) continue;
+        const points = history.get(figure.id) ?? [];
+        points.push(now);
+        if (points.length > HISTORY_POINTS) points.shift();
+        history.set(figure.id, points);
+        cell.value.textContent = `${now.toLocaleString('en-US')}${figure.of?.(stats) ?? ''}`;
         const top = Math.max(1, ...points);
-        cell.line.setAttribute('points', points.map((p, i) => `${HISTORY_POINTS - points.length + i},${40 - (p / top) * 38}`).join(' '));
+        // the readings so far across the chart's width (it fills up to HISTORY_POINTS, 5 minutes), 0 at the bottom
+        const step = points.length > 1 ? HISTORY_POINTS / (points.length - 1) : 0;
+        cell.line.setAttribute('points', points.map((p, i) => `${i * step},${37 - (p / top) * 34}`).join(' '));
       }
-      updated.textContent = `Updated ${new Date(stats.at).toLocaleTimeString()}`;
+      updated.textContent = `Updated ${new Date(stats.at).toLocaleTimeString()}; charts: the last 5 minutes`;
       if (first) drawControls(stats);
       error.say(null);
     } catch (failure) {

@@ -235,6 +235,30 @@ describe('the web app in a browser', () => {
     await context.close();
   });
 
+  it('a dropped network while waiting: the page says it is reconnecting, then goes on from the same place', async () => {
+    const concertId = await concert('Flaky Network Hall', 1);
+    const first = await someoneElse(concertId);
+    await until(async () => (await first.queue.status.query()).status === 'ACTIVE', 'the first person to be admitted');
+    await someoneElse(concertId); // waits at place 1
+    const { context, page } = await newPage();
+    await signInAndJoin(page, 'frank', 'Flaky Network Hall');
+    await expect.poll(() => page.locator('.position').textContent()).toBe('2');
+    // the stream drops (its connection cut by the server side) while the browser is offline, so its
+    // reconnections fail until the network is back
+    await context.setOffline(true);
+    servers[0]?.server.closeAllConnections();
+    await expect
+      .poll(() => page.locator('.connection').textContent(), { timeout: 10_000 })
+      .toBe('Connection lost. Reconnecting… you keep your place.');
+    await screenshot(page, 'reconnecting');
+    await first.queue.leave.mutate(); // the line moves while frank is offline: the second is admitted
+    await context.setOffline(false);
+    await expect.poll(() => page.locator('.position').textContent(), { timeout: 15_000 }).toBe('1');
+    await expect.poll(() => page.locator('.connection').textContent()).toBe('');
+    expect((await queueStats(deps(), { concertId })).waiting).toBe(1);
+    await context.close();
+  });
+
   it("the console, with an operator's token, shows a concert's figures and changes its capacity after a confirmation", async () => {
     const concertId = await concert('Console Arena', 3);
     await someoneElse(concertId);
@@ -245,6 +269,15 @@ describe('the web app in a browser', () => {
     await page.getByRole('button', { name: 'Open the console' }).click();
     await page.getByLabel('Concert').selectOption(concertId);
     await expect.poll(() => page.locator('#figure-active').textContent()).toBe('1 / 3');
+    expect(await page.locator('#figure-waiting').textContent()).toBe('0');
+    // a figure the API does not send yet (pre-queue) is not shown
+    expect(await page.locator('#figure-pre-queue').isVisible()).toBe(false);
+    // three readings (every 2 s) draw the charts of the screenshot
+    await expect
+      .poll(async () => (await page.locator('.figure:not([hidden]) polyline').first().getAttribute('points'))?.split(' ').length ?? 0, {
+        timeout: 10_000,
+      })
+      .toBeGreaterThanOrEqual(3);
     await page.getByLabel('Users admitted at once').fill('7');
     await page.getByRole('button', { name: 'Apply capacity' }).click();
     await expect
