@@ -158,7 +158,7 @@ function waitingRoom(stored: StoredTicket): void {
     },
     onConnectionStateChange: (state) => {
       // a dropped stream is reopened by the EventSource; the place is the server's, so it is kept
-      if (state.state === 'connecting' && state.error) connection.textContent = 'Connection lost. Reconnecting… you keep your place.';
+      if (state.state === 'connecting' && state.error) connection.textContent = 'Reconnecting… you keep your place.';
     },
   });
   screen(() => {
@@ -184,7 +184,7 @@ function waitingRoom(stored: StoredTicket): void {
         return;
       }
       case 'waiting': {
-        headline.replaceChildren('You are number ', h('strong', { class: 'position' }, view.position.toLocaleString('en-US')), ' in line');
+        headline.replaceChildren('Your place in line', h('strong', { class: 'position' }, view.position.toLocaleString('en-US')));
         detail.textContent = view.paused
           ? 'The line is paused for a moment. You keep your place.'
           : `Estimated wait: ${describeWait(view.estimatedWaitSeconds)}`;

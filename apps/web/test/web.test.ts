@@ -243,18 +243,21 @@ describe('the web app in a browser', () => {
     const { context, page } = await newPage();
     await signInAndJoin(page, 'frank', 'Flaky Network Hall');
     await expect.poll(() => page.locator('.position').textContent()).toBe('2');
+    const leaveButton = page.getByRole('button', { name: 'Leave the line for Flaky Network Hall' });
+    const buttonAt = await leaveButton.boundingBox();
     // the stream drops (its connection cut by the server side) while the browser is offline, so its
     // reconnections fail until the network is back
     await context.setOffline(true);
     servers[0]?.server.closeAllConnections();
-    await expect
-      .poll(() => page.locator('.connection').textContent(), { timeout: 10_000 })
-      .toBe('Connection lost. Reconnecting… you keep your place.');
+    await expect.poll(() => page.locator('.connection').textContent(), { timeout: 10_000 }).toBe('Reconnecting… you keep your place.');
     await screenshot(page, 'reconnecting');
+    expect(await leaveButton.boundingBox()).toEqual(buttonAt); // the message took no room of its own
     await first.queue.leave.mutate(); // the line moves while frank is offline: the second is admitted
     await context.setOffline(false);
     await expect.poll(() => page.locator('.position').textContent(), { timeout: 15_000 }).toBe('1');
     await expect.poll(() => page.locator('.connection').textContent()).toBe('');
+    // no layout jump: the message came and went and the place changed, and nothing below moved
+    expect(await leaveButton.boundingBox()).toEqual(buttonAt);
     expect((await queueStats(deps(), { concertId })).waiting).toBe(1);
     await context.close();
   });
