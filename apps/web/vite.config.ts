@@ -6,7 +6,8 @@ const page = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 /** Two pages: the waiting room (`/`) and the operators' console (`/console`), each with only its own code. */
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
-  base: '/',
+  // relative asset URLs: the pages work at the root of the API, or under any path of a static host
+  base: './',
   build: {
     target: 'es2022',
     outDir: 'dist',

@@ -44,9 +44,19 @@ function start(): void {
   else concertsScreen();
 }
 
-function signInScreen(): void {
+/** A failure that means the identity token is gone or ran out: back to the sign-in, with its sentence. */
+function signInAgainIf(failure: unknown): boolean {
+  const reason = (failure as { data?: { reason?: string } } | null)?.data?.reason;
+  if (reason !== 'AUTH_INVALID' && reason !== 'AUTH_MISSING') return false;
+  session.remove('identity');
+  signInScreen(sentenceFor(failure));
+  return true;
+}
+
+function signInScreen(why?: string): void {
   screen();
   const error = errorBox();
+  if (why) error.say(why);
   if (hook.signIn) {
     const signIn = hook.signIn;
     show(root, h('h1', { tabindex: -1 }, 'Sign in'), h('button', { type: 'button', onclick: () => signIn() }, 'Sign in'), error);
@@ -114,7 +124,7 @@ async function join(concert: Concert, error: ReturnType<typeof errorBox>): Promi
     session.set('ticket', stored);
     waitingRoom(stored);
   } catch (failure) {
-    error.say(sentenceFor(failure));
+    if (!signInAgainIf(failure)) error.say(sentenceFor(failure));
   }
 }
 
@@ -359,6 +369,7 @@ async function booking(stored: StoredTicket): Promise<void> {
   };
 
   const fatal = (failure: unknown) => {
+    if (signInAgainIf(failure)) return;
     error.say(sentenceFor(failure));
     const reason = (failure as { data?: { reason?: string } }).data?.reason;
     if (reason === 'TOKEN_EXPIRED' || reason === 'TOKEN_INVALID' || reason === 'TOKEN_MISSING') {
@@ -467,6 +478,8 @@ async function booking(stored: StoredTicket): Promise<void> {
     const available = await client.concerts.availableDates.query({ concertId: stored.concertId });
     if (available.length === 0) {
       error.say(sentenceForReason('SOLD_OUT'));
+      root.dataset.state = 'sold-out';
+      panel.replaceChildren(leaveButton(stored));
       return;
     }
     for (const [index, option] of available.entries()) {

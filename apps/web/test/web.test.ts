@@ -262,6 +262,22 @@ describe('the web app in a browser', () => {
     await context.close();
   });
 
+  it('a sign-in that ran out sends the person back to sign in, saying why, and signing in again goes on', async () => {
+    await concert('Expired Sign-in Club', 5);
+    const { context, page } = await newPage();
+    await page.goto('/');
+    // an identity token that no longer verifies (as one past its exp)
+    await page.evaluate(() => sessionStorage.setItem('frontrow.identity', JSON.stringify('eyJhbGciOiJIUzI1NiJ9.e30.bm9wZQ')));
+    await page.reload();
+    await page.getByRole('button', { name: 'Join the line for Expired Sign-in Club' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('Your sign-in has run out. Please sign in again.');
+    await page.getByLabel('Your name').fill('gina');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Join the line for Expired Sign-in Club' }).click();
+    await seat(page, 1).waitFor();
+    await context.close();
+  });
+
   it("the console, with an operator's token, shows a concert's figures and changes its capacity after a confirmation", async () => {
     const concertId = await concert('Console Arena', 3);
     await someoneElse(concertId);
