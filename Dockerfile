@@ -16,6 +16,7 @@ COPY apps/cli/package.json apps/cli/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
 COPY packages/api-client/package.json packages/api-client/
+COPY apps/web/package.json apps/web/
 # production dependencies only: the embedded PostgreSQL and the test helpers (testcontainers) are
 # development dependencies of packages/db, so the image has neither and always needs DATABASE_URL
 RUN pnpm install --frozen-lockfile --prod && pnpm store prune

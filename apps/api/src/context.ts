@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, DomainSettings, IdentityVerifier, JobScheduler, TokenSigner } from '@frontrow/core';
+import type { Clock, DevSignIn, DomainSettings, IdentityVerifier, JobScheduler, TokenSigner } from '@frontrow/core';
 import type { EntityManager } from '@frontrow/db';
 
 /** What procedures run on: tests, the CLI and the worker build the same thing (docs/ARCHITECTURE.md#how-a-request-flows). */
@@ -11,6 +11,11 @@ export type InnerContext = {
   tokens: TokenSigner;
   /** Verifies identity tokens (the operator's sign-in, or development tokens): who the caller is. */
   identities: IdentityVerifier;
+  /**
+   * Mints a development identity token for a name (`auth.devSignIn`, the web app's sign-in on a local run):
+   * set only when the API trusts development tokens and no identity provider (`devSignInFor`).
+   */
+  devSignIn?: DevSignIn | undefined;
 };
 
 export type Context = InnerContext & {

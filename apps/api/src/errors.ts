@@ -25,6 +25,8 @@ export const REASON_CODES = {
   BALANCE_LIMIT_EXCEEDED: 'CONFLICT',
   BUSY: 'SERVICE_UNAVAILABLE',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  NOT_OPERATOR: 'FORBIDDEN',
+  DEV_SIGN_IN_DISABLED: 'NOT_FOUND',
 } as const satisfies Record<ErrorReason, TRPC_ERROR_CODE_KEY>;
 
 /** Carries the reason through tRPC to the error formatter. */

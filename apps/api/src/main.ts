@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace';
 import {
   createIdentityVerifier,
   createTokenSigner,
+  devSignInFor,
   domainSettings,
   parseConfig,
   resolveAuth,
@@ -15,6 +16,7 @@ import {
 import { openOrm } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { buildServer } from './server.ts';
+import { DEFAULT_WEB_ROOT } from './web.ts';
 
 try {
   const config = parseConfig(process.env);
@@ -36,7 +38,9 @@ try {
       settings: domainSettings(config),
       tokens: createTokenSigner(secret),
       identities: createIdentityVerifier(auth),
+      devSignIn: devSignInFor(auth),
     },
+    webRoot: config.WEB_ROOT ?? DEFAULT_WEB_ROOT,
     logger: { level: config.LOG_LEVEL },
     queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
     jobQueues: boss,

@@ -1,4 +1,6 @@
+import { authRouter } from './routers/auth.ts';
 import { concertsRouter } from './routers/concerts.ts';
+import { operatorRouter } from './routers/operator.ts';
 import { paymentsRouter } from './routers/payments.ts';
 import { queueRouter } from './routers/queue.ts';
 import { reservationsRouter } from './routers/reservations.ts';
@@ -12,6 +14,8 @@ export const appRouter = router({
   reservations: reservationsRouter,
   wallet: walletRouter,
   payments: paymentsRouter,
+  auth: authRouter,
+  operator: operatorRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -9,6 +9,7 @@ import { type InnerContext, createContextFactory } from './context.ts';
 import { reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
 import { type AppRouter, appRouter } from './router.ts';
+import { webApp } from './web.ts';
 
 export type ServerDeps = {
   orm: MikroORM;
@@ -22,6 +23,8 @@ export type ServerDeps = {
   queueEnterRateLimit?: number;
   /** pg-boss, read by /metrics for the job series. */
   jobQueues?: JobQueueSource;
+  /** A built web app (apps/web/dist) to serve at `/` and `/console`; unset: none. */
+  webRoot?: string;
 };
 
 const TRPC_PREFIX = '/trpc';
@@ -151,6 +154,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return reply;
     });
   }
+
+  if (deps.webRoot) await app.register(webApp, { root: deps.webRoot });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: TRPC_PREFIX,

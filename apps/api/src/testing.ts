@@ -1,5 +1,14 @@
 /** The inner context of the API over a test database, for tests that call procedures or `buildServer`. */
-import { createIdentityVerifier, createTokenSigner, DEV_ISSUER, mintDevIdentityToken, noJobs, systemClock, userIdOf } from '@frontrow/core';
+import {
+  DEFAULT_OPERATOR_ROLE,
+  createIdentityVerifier,
+  createTokenSigner,
+  DEV_ISSUER,
+  mintDevIdentityToken,
+  noJobs,
+  systemClock,
+  userIdOf,
+} from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
 import type { MikroORM } from '@frontrow/db';
 import type { InnerContext } from './context.ts';
@@ -9,8 +18,12 @@ export const TEST_TOKEN_SECRET = 'frontrow-test-token-secret-0123456789abcdef';
 export const TEST_AUTH_SECRET = 'frontrow-test-auth-dev-secret-0123456789abcdef';
 
 /** A signed-in test user: a development identity token for `subject` (random if not given) and its user id. */
-export async function signIn(subject: string = crypto.randomUUID(), secret = TEST_AUTH_SECRET): Promise<TestUser> {
-  const token = await mintDevIdentityToken(secret, { subject });
+export async function signIn(
+  subject: string = crypto.randomUUID(),
+  secret = TEST_AUTH_SECRET,
+  options: { operator?: boolean } = {},
+): Promise<TestUser> {
+  const token = await mintDevIdentityToken(secret, { subject, ...(options.operator ? { operator: DEFAULT_OPERATOR_ROLE } : {}) });
   return { subject, userId: userIdOf(DEV_ISSUER, subject), authorization: `Bearer ${token}` };
 }
 

@@ -73,6 +73,15 @@ export const identifiedProcedure = publicProcedure.use(async ({ ctx, next }) => 
   return next({ ctx: { user } });
 });
 
+/**
+ * An operator: a verified identity token carrying the operator role (OPERATIONS.md, "The operator
+ * credential"; `frontrow auth token --operator` in development). For the `operator.*` procedures.
+ */
+export const operatorProcedure = identifiedProcedure.use(async ({ ctx, next }) => {
+  if (!ctx.user.operator) fail('NOT_OPERATOR', "this needs an operator's sign-in (a token with the operator role)");
+  return next();
+});
+
 /** The queue token's claims, checked by signature before any query: a forged token never reaches the database. */
 async function verifiedQueueToken(ctx: Context): Promise<{ token: string; claims: TokenClaims }> {
   const token = ctx.queueToken;

@@ -44,6 +44,10 @@ describe('pnpm start with no DATABASE_URL', () => {
     expect(demo?.dates.every((date) => date > today)).toBe(true);
     expect(start.output()).toContain(`http://127.0.0.1:${port}`);
     expect(start.output()).toContain('curl');
+    // the web app at / (built by `scripts/setup.sh`, or by this start when it was missing)
+    const page = await get(`${base}/`);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(await page.text()).toContain('<title>FrontRow: tickets</title>');
 
     const dataDir = join(dir, 'pg');
     const postmaster = Number.parseInt((await readFile(join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0] ?? '', 10);

@@ -45,7 +45,12 @@ describe('frontrow auth token', () => {
     const token = plain.stdout.trim();
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const identity = await createIdentityVerifier({ devSecret: AUTH_SECRET }).verify(token);
-    expect(identity).toEqual({ userId: userIdOf(DEV_ISSUER, 'alice@example.com'), issuer: DEV_ISSUER, subject: 'alice@example.com' });
+    expect(identity).toEqual({
+      userId: userIdOf(DEV_ISSUER, 'alice@example.com'),
+      issuer: DEV_ISSUER,
+      subject: 'alice@example.com',
+      operator: false,
+    });
     // another secret does not accept it
     expect(await createIdentityVerifier({ devSecret: `${AUTH_SECRET}-other` }).verify(token)).toBeNull();
 
@@ -53,6 +58,22 @@ describe('frontrow auth token', () => {
     const printed = JSON.parse(json.stdout) as { token: string; userId: string; subject: string; issuer: string; expiresAt: string };
     expect(printed).toMatchObject({ userId: userIdOf(DEV_ISSUER, 'bob'), subject: 'bob', issuer: DEV_ISSUER });
     expect(Date.parse(printed.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000);
+  });
+
+  it("--operator mints an operator's token (the console's credential), with the role AUTH_OPERATOR_CLAIM/ROLE name", async () => {
+    const plain = await frontrow({ AUTH_DEV_SECRET: AUTH_SECRET }, 'auth', 'token', '--user', 'ops', '--operator');
+    expect(await createIdentityVerifier({ devSecret: AUTH_SECRET }).verify(plain.stdout.trim())).toMatchObject({
+      subject: 'ops',
+      operator: true,
+    });
+    // another claim configured: the token carries that one, and a verifier reading the default claim does not see the role
+    const env = { AUTH_DEV_SECRET: AUTH_SECRET, AUTH_OPERATOR_CLAIM: 'realm_access.roles', AUTH_OPERATOR_ROLE: 'ops' };
+    const custom = (await frontrow(env, 'auth', 'token', '--user', 'ops', '--operator', '--json')).stdout;
+    const { token, operator } = JSON.parse(custom) as { token: string; operator: boolean };
+    expect(operator).toBe(true);
+    const keycloak = createIdentityVerifier({ devSecret: AUTH_SECRET, operator: { claim: 'realm_access.roles', role: 'ops' } });
+    expect(await keycloak.verify(token)).toMatchObject({ operator: true });
+    expect(await createIdentityVerifier({ devSecret: AUTH_SECRET }).verify(token)).toMatchObject({ operator: false });
   });
 
   it('refuses a ttl out of range, and with DATABASE_URL and no AUTH_DEV_SECRET says which variables to set', async () => {

@@ -20,6 +20,12 @@ export type FrontRowClientOptions = {
   queueToken?: string;
   /** A fetch implementation (defaults to the global one). */
   fetch?: typeof fetch;
+  /**
+   * In a browser: its `EventSource` (`globalThis.EventSource`). A browser's EventSource cannot send headers,
+   * so `queue.watch` then sends the queue token in tRPC's `connectionParams` (API.md, "Authenticating
+   * queue.watch"). Unset: the `eventsource` package's, with the token as a header.
+   */
+  EventSource?: typeof globalThis.EventSource;
 };
 
 export type FrontRowClient = TRPCClient<AppRouter> & {
@@ -47,13 +53,19 @@ export function createFrontRowClient(options: FrontRowClientOptions): FrontRowCl
       splitLink({
         condition: (op) => op.type === 'subscription',
         // Node has no EventSource; the `eventsource` package's one can send headers through its fetch
-        true: httpSubscriptionLink({
-          url: base,
-          EventSource,
-          eventSourceOptions: () => ({
-            fetch: async (url, init) => fetchImpl(url, { ...init, headers: { ...init.headers, ...(await headers()) } }),
-          }),
-        }),
+        true: options.EventSource
+          ? httpSubscriptionLink({
+              url: base,
+              EventSource: options.EventSource,
+              connectionParams: () => ({ queueToken: queueToken ?? '' }),
+            })
+          : httpSubscriptionLink({
+              url: base,
+              EventSource,
+              eventSourceOptions: () => ({
+                fetch: async (url, init) => fetchImpl(url, { ...init, headers: { ...init.headers, ...(await headers()) } }),
+              }),
+            }),
         false: httpBatchLink({ url: base, headers, fetch: fetchImpl, maxURLLength: 4000 }),
       }),
     ],

@@ -21,6 +21,8 @@ export const ERROR_REASONS = [
   'BALANCE_LIMIT_EXCEEDED',
   'BUSY',
   'RATE_LIMITED',
+  'NOT_OPERATOR',
+  'DEV_SIGN_IN_DISABLED',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

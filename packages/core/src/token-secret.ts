@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Config, ConfigError } from './config.ts';
-import type { IdentityOptions } from './identity/identity.ts';
+import { DEFAULT_OPERATOR_ROLE, DEV_ISSUER, type IdentityOptions, mintDevIdentityToken, userIdOf } from './identity/identity.ts';
 
 /**
  * The HMAC secret of queue tokens. With a DATABASE_URL (several instances, production) it must be given,
@@ -22,7 +22,8 @@ export async function resolveTokenSecret(config: Pick<Config, 'TOKEN_SECRET' | '
 type AuthConfig = Pick<
   Config,
   'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_JWKS_COOLDOWN_SECONDS' | 'AUTH_DEV_SECRET' | 'DATABASE_URL' | 'DATA_DIR'
->;
+> &
+  Partial<Pick<Config, 'AUTH_OPERATOR_CLAIM' | 'AUTH_OPERATOR_ROLE'>>;
 
 /**
  * Whose identity tokens the API trusts (docs/API.md, "Identity"): the operator's OIDC provider
@@ -31,7 +32,11 @@ type AuthConfig = Pick<
  * development secret is generated once under DATA_DIR (as the token secret is), so `pnpm start` and
  * `frontrow auth token` need no set-up.
  */
-export async function resolveAuth(config: AuthConfig): Promise<Pick<IdentityOptions, 'provider' | 'devSecret'>> {
+export async function resolveAuth(config: AuthConfig): Promise<Pick<IdentityOptions, 'provider' | 'devSecret' | 'operator'>> {
+  const operator = {
+    claim: config.AUTH_OPERATOR_CLAIM ?? DEFAULT_OPERATOR_ROLE.claim,
+    role: config.AUTH_OPERATOR_ROLE ?? DEFAULT_OPERATOR_ROLE.role,
+  };
   const provider =
     config.AUTH_JWKS_URL && config.AUTH_ISSUER && config.AUTH_AUDIENCE
       ? {
@@ -42,15 +47,40 @@ export async function resolveAuth(config: AuthConfig): Promise<Pick<IdentityOpti
         }
       : undefined;
   if (provider || config.AUTH_DEV_SECRET) {
-    return { ...(provider ? { provider } : {}), ...(config.AUTH_DEV_SECRET ? { devSecret: config.AUTH_DEV_SECRET } : {}) };
+    return { operator, ...(provider ? { provider } : {}), ...(config.AUTH_DEV_SECRET ? { devSecret: config.AUTH_DEV_SECRET } : {}) };
   }
   if (config.DATABASE_URL) {
     throw new ConfigError(
       'invalid configuration: AUTH_JWKS_URL or AUTH_DEV_SECRET: one is required when DATABASE_URL is set (whose sign-in to trust)',
     );
   }
-  return { devSecret: await keptSecret(config.DATA_DIR, 'auth-dev-secret') };
+  return { operator, devSecret: await keptSecret(config.DATA_DIR, 'auth-dev-secret') };
 }
+
+/**
+ * The web app's development sign-in (`auth.devSignIn`): a development identity token for a name, offered
+ * only when the API trusts development tokens and no identity provider, i.e. on a local or demo run.
+ * With AUTH_JWKS_URL set it is undefined, whatever AUTH_DEV_SECRET says: production never mints users.
+ * Never an operator's token.
+ */
+export function devSignInFor(auth: Pick<IdentityOptions, 'provider' | 'devSecret'>): DevSignIn | undefined {
+  const secret = auth.devSecret;
+  if (secret === undefined || auth.provider !== undefined) return undefined;
+  return async (subject) => {
+    const now = Date.now();
+    const token = await mintDevIdentityToken(secret, { subject, ttlSeconds: DEV_SIGN_IN_TTL_SECONDS, now });
+    return {
+      token,
+      userId: userIdOf(DEV_ISSUER, subject),
+      expiresAt: new Date((Math.floor(now / 1000) + DEV_SIGN_IN_TTL_SECONDS) * 1000).toISOString(),
+    };
+  };
+}
+
+/** How long a development sign-in lasts. */
+export const DEV_SIGN_IN_TTL_SECONDS = 3600;
+
+export type DevSignIn = (subject: string) => Promise<{ token: string; userId: string; expiresAt: string }>;
 
 /**
  * The development identity secret the API trusts (what `frontrow auth token` and the bench sign with):

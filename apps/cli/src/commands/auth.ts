@@ -13,13 +13,20 @@ export function registerAuthCommands(program: Command, runtime: RuntimeFactory):
     .description('mint a development identity token for a user, to send as "Authorization: Bearer <token>"')
     .requiredOption('--user <subject>', 'who the token is for: any subject, e.g. alice or alice@example.com')
     .option('--ttl <seconds>', `how long the token lasts (at most ${MAX_TTL_SECONDS})`, ttl, 3600)
-    .option('--json', 'machine-readable output: { token, userId, subject, issuer, expiresAt }')
-    .action(async (options: { user: string; ttl: number; json?: boolean }) => {
+    .option('--operator', "an operator's token: it opens the console (/console) and the operator.* procedures")
+    .option('--json', 'machine-readable output: { token, userId, subject, issuer, expiresAt, operator }')
+    .action(async (options: { user: string; ttl: number; operator?: boolean; json?: boolean }) => {
       const rt = await runtime();
       const { DEV_ISSUER, mintDevIdentityToken, resolveDevSecret, userIdOf } = await import('@frontrow/core');
       const secret = await resolveDevSecret(rt.config);
       const now = Date.now();
-      const token = await mintDevIdentityToken(secret, { subject: options.user, ttlSeconds: options.ttl, now });
+      const operator = options.operator ? { claim: rt.config.AUTH_OPERATOR_CLAIM, role: rt.config.AUTH_OPERATOR_ROLE } : undefined;
+      const token = await mintDevIdentityToken(secret, {
+        subject: options.user,
+        ttlSeconds: options.ttl,
+        now,
+        ...(operator ? { operator } : {}),
+      });
       if (!options.json) return rt.out(token); // the token alone, so `$(frontrow auth token --user alice)` works
       rt.out(
         JSON.stringify({
@@ -28,6 +35,7 @@ export function registerAuthCommands(program: Command, runtime: RuntimeFactory):
           subject: options.user,
           issuer: DEV_ISSUER,
           expiresAt: new Date((Math.floor(now / 1000) + options.ttl) * 1000).toISOString(),
+          operator: options.operator === true,
         }),
       );
     });

@@ -4,8 +4,13 @@
  * database, and runs the API and the worker. SIGINT (Ctrl-C) or SIGTERM stops the API, the worker, the
  * pools, then the embedded server, prints `stopped` and exits 0; more of them meanwhile are ignored.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import type { Config } from '@frontrow/core';
 import type { MikroORM } from '@frontrow/db';
@@ -45,7 +50,7 @@ function plainReport(rt: Runtime): StartReport {
       if (migrationsApplied.length > 0) rt.out(`migrations applied: ${migrationsApplied.join(', ')}`);
       if (seeded) rt.out(`seeded demo concert ${seeded.concertId} on ${seeded.dates.join(', ')}`);
       rt.out(`FrontRow API listening on ${url} (worker running in this process; Ctrl-C stops both)`);
-      rt.out(`try: curl -s ${url}/trpc/concerts.list`);
+      rt.out(`open ${url}/ in a browser (the waiting room), or try: curl -s ${url}/trpc/concerts.list`);
     },
     stopping: (signal) => rt.out(`${signal ?? 'stop'}: stopping the API, the worker, then the database`),
     stopped: () => rt.out('stopped'),
@@ -63,8 +68,8 @@ function jsonReport(rt: Runtime): StartReport {
 async function start(config: Config, report: StartReport): Promise<void> {
   const [
     { default: closeWithGrace },
-    { buildServer },
-    { createIdentityVerifier, createTokenSigner, domainSettings, resolveAuth, resolveTokenSecret, systemClock },
+    { buildServer, DEFAULT_WEB_ROOT },
+    { createIdentityVerifier, createTokenSigner, devSignInFor, domainSettings, resolveAuth, resolveTokenSecret, systemClock },
     { migrate, openOrm },
     { bossJobScheduler, startBoss },
     { allJobs, buildWorker },
@@ -93,9 +98,13 @@ async function start(config: Config, report: StartReport): Promise<void> {
     }
     const secret = await resolveTokenSecret(config);
     const auth = await resolveAuth(config);
+    const webRoot = config.WEB_ROOT ?? DEFAULT_WEB_ROOT;
+    // a fresh clone's first start builds the web app when `scripts/setup.sh` did not (a few seconds)
+    const webBuild = config.WEB_ROOT ? Promise.resolve() : buildWebAppIfMissing(webRoot);
     const orm = await openOrm({ databaseUrl, poolSize: config.DB_POOL_SIZE });
     stack.push(() => orm.close(true));
     const { applied } = await migrate(orm);
+    await webBuild;
     const seeded = await seedDemoConcert(orm, config);
 
     const logger = { level: config.LOG_LEVEL };
@@ -119,7 +128,9 @@ async function start(config: Config, report: StartReport): Promise<void> {
         settings,
         tokens: createTokenSigner(secret),
         identities: createIdentityVerifier(auth),
+        devSignIn: devSignInFor(auth),
       },
+      webRoot,
       logger,
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
       jobQueues: boss,
@@ -173,6 +184,25 @@ async function start(config: Config, report: StartReport): Promise<void> {
     await unwind();
     throw error;
   }
+}
+
+/** apps/web, from this file (apps/cli/src/commands). */
+const WEB_APP_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
+
+/**
+ * Builds apps/web into `root` with its own Vite when the build is missing and Vite is installed (a
+ * development checkout); otherwise the API runs without the pages and says so in its log.
+ */
+async function buildWebAppIfMissing(root: string): Promise<void> {
+  if (existsSync(join(root, 'index.html')) && existsSync(join(root, 'console.html'))) return;
+  let vite: string;
+  try {
+    vite = join(dirname(createRequire(join(WEB_APP_DIR, 'package.json')).resolve('vite/package.json')), 'bin', 'vite.js');
+  } catch {
+    return; // no Vite here (a production install): nothing to build with
+  }
+  process.stderr.write('building the web app (apps/web), once…\n');
+  await promisify(execFile)(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: WEB_APP_DIR });
 }
 
 /**

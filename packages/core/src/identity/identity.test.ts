@@ -3,7 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { type CryptoKey, type JWK, SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDomainError } from '../errors.ts';
-import { DEV_AUDIENCE, DEV_ISSUER, createIdentityVerifier, mintDevIdentityToken, userIdOf } from './identity.ts';
+import {
+  DEFAULT_OPERATOR_ROLE,
+  DEV_AUDIENCE,
+  DEV_ISSUER,
+  createIdentityVerifier,
+  hasOperatorRole,
+  mintDevIdentityToken,
+  operatorClaims,
+  userIdOf,
+} from './identity.ts';
 
 const DEV_SECRET = 'identity-test-dev-secret-0123456789abcdef';
 const ISSUER = 'https://login.example.com/';
@@ -19,8 +28,11 @@ async function key(kid: string, alg: 'RS256' | 'ES256' | 'EdDSA'): Promise<Key> 
 }
 
 /** A provider's token: valid for an hour from NOW unless the test says otherwise. */
-async function providerToken(signer: Key, claims: { iss?: string; aud?: string; sub?: string; exp?: number; nbf?: number } = {}) {
-  const jwt = new SignJWT({})
+async function providerToken(
+  signer: Key,
+  claims: { iss?: string; aud?: string; sub?: string; exp?: number; nbf?: number; extra?: Record<string, unknown> } = {},
+) {
+  const jwt = new SignJWT(claims.extra ?? {})
     .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: 'JWT' })
     .setIssuer(claims.iss ?? ISSUER)
     .setAudience(claims.aud ?? AUDIENCE)
@@ -85,6 +97,7 @@ describe('identity tokens from the operator provider (JWKS)', () => {
           userId: userIdOf(ISSUER, sub),
           issuer: ISSUER,
           subject: sub,
+          operator: false,
         });
       }
     }
@@ -158,7 +171,12 @@ describe('identity tokens from the operator provider (JWKS)', () => {
 describe('development identity tokens (AUTH_DEV_SECRET)', () => {
   it('accepts what mintDevIdentityToken signs, as the user of (frontrow-dev, subject)', async () => {
     const token = await mintDevIdentityToken(DEV_SECRET, { subject: 'alice', now: NOW });
-    expect(await verifier().verify(token)).toEqual({ userId: userIdOf(DEV_ISSUER, 'alice'), issuer: DEV_ISSUER, subject: 'alice' });
+    expect(await verifier().verify(token)).toEqual({
+      userId: userIdOf(DEV_ISSUER, 'alice'),
+      issuer: DEV_ISSUER,
+      subject: 'alice',
+      operator: false,
+    });
   });
 
   it('refuses another secret, another issuer or audience, expiry, and dev tokens when no dev secret is set', async () => {
@@ -229,5 +247,41 @@ describe('the verified-token cache', () => {
     const token = await providerToken(signer, { aud: 'someone-else' });
     expect(await identities.verify(token)).toBeNull();
     expect(await identities.verify(token)).toBeNull();
+  });
+});
+
+describe('the operator role', () => {
+  const role = DEFAULT_OPERATOR_ROLE;
+  it('is a claim holding the role: an array, or a space-separated string (scope); a dotted path reaches a nested claim', () => {
+    expect(hasOperatorRole({ roles: ['viewer', 'frontrow-operator'] }, role)).toBe(true);
+    expect(hasOperatorRole({ roles: 'openid frontrow-operator' }, role)).toBe(true);
+    expect(hasOperatorRole({ realm_access: { roles: ['ops'] } }, { claim: 'realm_access.roles', role: 'ops' })).toBe(true);
+    expect(
+      hasOperatorRole(operatorClaims({ claim: 'realm_access.roles', role: 'ops' }), { claim: 'realm_access.roles', role: 'ops' }),
+    ).toBe(true);
+  });
+
+  it('is absent for another role, a prefix of it, another claim, or a claim of another type', () => {
+    expect(hasOperatorRole({}, role)).toBe(false);
+    expect(hasOperatorRole({ roles: ['viewer'] }, role)).toBe(false);
+    expect(hasOperatorRole({ roles: 'frontrow-operator-trainee' }, role)).toBe(false);
+    expect(hasOperatorRole({ permissions: ['frontrow-operator'] }, role)).toBe(false);
+    expect(hasOperatorRole({ roles: { 'frontrow-operator': true } }, role)).toBe(false);
+    expect(hasOperatorRole({ realm_access: ['ops'] }, { claim: 'realm_access.roles', role: 'ops' })).toBe(false);
+  });
+
+  it("a verified token says whether it is an operator's: development tokens minted with it, and provider tokens", async () => {
+    const ops = await mintDevIdentityToken(DEV_SECRET, { subject: 'ops', now: NOW, operator: role });
+    const person = await mintDevIdentityToken(DEV_SECRET, { subject: 'ops2', now: NOW });
+    expect(await verifier().verify(ops)).toMatchObject({ subject: 'ops', operator: true });
+    expect(await verifier().verify(person)).toMatchObject({ operator: false });
+    const signer = await key('ops-key', 'ES256');
+    jwks.keys = [signer.jwk];
+    expect(await verifier().verify(await providerToken(signer, { extra: { roles: ['frontrow-operator'] } }))).toMatchObject({
+      operator: true,
+    });
+    expect(await verifier().verify(await providerToken(signer, { sub: 'x', extra: { roles: ['viewer'] } }))).toMatchObject({
+      operator: false,
+    });
   });
 });

@@ -17,7 +17,39 @@ import { DomainError } from '../errors.ts';
  * Who is calling: the user behind a verified identity token. FrontRow's `userId` is derived from
  * (issuer, subject) alone, so it needs no users table and is the same on every API process.
  */
-export type Identity = { userId: string; issuer: string; subject: string };
+export type Identity = {
+  userId: string;
+  issuer: string;
+  subject: string;
+  /** The token carries the operator role (OPERATIONS.md, "The operator credential"): the `operator.*` procedures. */
+  operator: boolean;
+};
+
+/**
+ * Where an operator's token says so: a claim (a dotted path, e.g. `realm_access.roles` for Keycloak) holding
+ * the role, as an array of strings or a space-separated string (`scope`). AUTH_OPERATOR_CLAIM, AUTH_OPERATOR_ROLE.
+ */
+export type OperatorRole = { claim: string; role: string };
+export const DEFAULT_OPERATOR_ROLE: OperatorRole = { claim: 'roles', role: 'frontrow-operator' };
+
+/** Whether a verified token's claims carry the operator role. */
+export function hasOperatorRole(claims: Record<string, unknown>, operator: OperatorRole): boolean {
+  let value: unknown = claims;
+  for (const key of operator.claim.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+    value = (value as Record<string, unknown>)[key];
+  }
+  if (typeof value === 'string') return value.split(' ').includes(operator.role);
+  return Array.isArray(value) && value.includes(operator.role);
+}
+
+/** The claims that give `operator`'s role, to add to a token's payload (`frontrow auth token --operator`). */
+export function operatorClaims(operator: OperatorRole): Record<string, unknown> {
+  const keys = operator.claim.split('.');
+  let claims: unknown = [operator.role];
+  for (const key of keys.reverse()) claims = { [key]: claims };
+  return claims as Record<string, unknown>;
+}
 
 /** Issuer and audience of the development tokens signed with AUTH_DEV_SECRET (`frontrow auth token`). */
 export const DEV_ISSUER = 'frontrow-dev';
@@ -61,6 +93,8 @@ export type IdentityOptions = {
   };
   /** HS256 key of development tokens (issuer `frontrow-dev`, audience `frontrow`). */
   devSecret?: string;
+  /** The claim and role that make a token an operator's (default: `roles` containing `frontrow-operator`). */
+  operator?: OperatorRole;
   /** Leeway for `exp` and `nbf`, for clocks a little apart. */
   clockToleranceSeconds?: number;
   /** Verified tokens kept (until they expire), so a poll or a hold storm pays no signature check per call. */
@@ -97,6 +131,7 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
         ? createRemoteJWKSet(provider.jwks, { cooldownDuration: (provider.cooldownSeconds ?? 30) * 1000 })
         : provider.jwks;
   const cache = new LRUCache<string, Cached>({ max: options.cacheSize ?? 100_000 });
+  const operatorRole = options.operator ?? DEFAULT_OPERATOR_ROLE;
 
   async function check(token: string, alg: string | undefined) {
     const currentDate = new Date(now());
@@ -136,7 +171,7 @@ export function createIdentityVerifier(options: IdentityOptions): IdentityVerifi
       const { iss, sub, exp } = verified.payload;
       if (typeof iss !== 'string' || typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) return null;
       if (typeof exp !== 'number') return null;
-      const identity = { userId: userIdOf(iss, sub), issuer: iss, subject: sub };
+      const identity = { userId: userIdOf(iss, sub), issuer: iss, subject: sub, operator: hasOperatorRole(verified.payload, operatorRole) };
       cache.set(token, { identity, expiresAtMs: (exp + clockTolerance) * 1000 });
       return identity;
     },
@@ -182,13 +217,13 @@ function algorithmOf(token: string): string | undefined | null {
 /** A development identity token for `subject`, signed with AUTH_DEV_SECRET (`frontrow auth token`). */
 export async function mintDevIdentityToken(
   secret: string,
-  options: { subject: string; ttlSeconds?: number; now?: number },
+  options: { subject: string; ttlSeconds?: number; now?: number; operator?: OperatorRole },
 ): Promise<string> {
   if (options.subject.length === 0 || options.subject.length > MAX_SUBJECT_LENGTH) {
     throw new RangeError(`the subject must be 1…${MAX_SUBJECT_LENGTH} characters`);
   }
   const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
-  return await new SignJWT({})
+  return await new SignJWT(options.operator ? operatorClaims(options.operator) : {})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuer(DEV_ISSUER)
     .setAudience(DEV_AUDIENCE)
