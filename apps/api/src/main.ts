@@ -39,6 +39,8 @@ try {
     },
     logger: { level: config.LOG_LEVEL },
     queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
+    maxBatch: config.TRPC_MAX_BATCH,
+    ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY } : {}),
     jobQueues: boss,
   });
   logError = (error) => app.log.warn({ err: error }, 'pg-boss error');

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import type { ErrorReason } from '@frontrow/core';
 import type { MikroORM } from '@frontrow/db';
 import { type InnerContext, createContextFactory } from './context.ts';
-import { reasonOf } from './errors.ts';
+import { BEARER, errorBody, httpStatusOf, reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
 import { type AppRouter, appRouter } from './router.ts';
 
@@ -18,14 +26,28 @@ export type ServerDeps = {
    * Without a `stream`, lines go to stdout through a buffer written asynchronously (OPERATIONS.md, Logs).
    */
   logger?: FastifyServerOptions['logger'];
-  /** `queue.enter` calls allowed per client address per minute (QUEUE_ENTER_RATE_LIMIT); 0 or unset: no limit. */
+  /**
+   * `queue.enter` calls allowed per minute (QUEUE_ENTER_RATE_LIMIT), counted per client address and per
+   * signed-in user, each call of a batch counted; 0 or unset: no limit.
+   */
   queueEnterRateLimit?: number;
+  /** Calls allowed in one batched request (TRPC_MAX_BATCH); more are BATCH_TOO_LARGE. Default 10. */
+  maxBatch?: number;
+  /**
+   * Fastify's `trustProxy` (TRUST_PROXY): the proxies whose `X-Forwarded-For` names the client. Unset: the
+   * socket's address is the client, whatever the header says.
+   */
+  trustProxy?: string[];
   /** pg-boss, read by /metrics for the job series. */
   jobQueues?: JobQueueSource;
 };
 
 const TRPC_PREFIX = '/trpc';
 const ENTER = 'queue.enter';
+/** Calls in one batched request unless TRPC_MAX_BATCH says otherwise. */
+export const DEFAULT_MAX_BATCH = 10;
+/** The largest request body (API.md, Transport): every input is a few hundred bytes, a batch of them a few KiB. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
 /** How long /readyz and a /metrics scrape wait on the database before answering without it. */
 const PROBE_TIMEOUT_MS = 2_000;
 /** Log bytes gathered before a write to stdout (a dozen request lines), and the longest a line waits. */
@@ -75,6 +97,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(deps.logger, stdout),
     routerOptions: { maxParamLength: 5000 },
+    bodyLimit: BODY_LIMIT_BYTES,
+    ...(deps.trustProxy && deps.trustProxy.length > 0 ? { trustProxy: deps.trustProxy } : {}),
     // a request id on every log line, taken from the caller's x-request-id or made up, echoed back
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -88,6 +112,54 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     inFlight.add(reply);
     // 'close' comes after a response ends and also when a client walks away mid-stream
     reply.raw.once('close', () => inFlight.delete(reply));
+  });
+  const maxBatch = deps.maxBatch ?? DEFAULT_MAX_BATCH;
+  app.addHook('onRequest', async (req, reply) => {
+    const paths = procedurePaths(req);
+    if (paths.length === 0) return;
+    if (paths.length > maxBatch) {
+      const message = `at most ${maxBatch} calls in one batched request (this one has ${paths.length}); split it`;
+      return refuse(req, reply, paths, 'BATCH_TOO_LARGE', message);
+    }
+    // a mutation without input (queue.leave) is a bare POST: no body is as good as an empty JSON one
+    if (req.method === 'POST' && req.headers['content-type'] === undefined && !hasBody(req)) {
+      req.raw.headers['content-type'] = 'application/json';
+    }
+  });
+  /** Answers every call of the request with one reason, in the contract's shape, before any procedure runs. */
+  const refuse = async (req: FastifyRequest, reply: FastifyReply, paths: string[], reason: ErrorReason, message: string) => {
+    callErrors.set(req, new Map(paths.map((path) => [path, { status: httpStatusOf(reason), reason }])));
+    const body = paths.map((path) => errorBody(reason, message, path));
+    await reply
+      .code(httpStatusOf(reason))
+      .type('application/json')
+      .send(isBatch(req) ? body : body[0]);
+    return reply;
+  };
+  // Fastify's own refusals (a body too large, a content type no parser takes, a malformed length) and
+  // unknown routes: the contract's error shape with a reason, as for a procedure's error
+  app.setErrorHandler(async (error: FastifyError, req, reply) => {
+    const answer = fastifyRefusal(error);
+    if (!answer) {
+      req.log.error({ err: error }, 'request failed');
+      return reply
+        .code(500)
+        .type('application/json')
+        .send(errorBody('INTERNAL', 'internal server error', null));
+    }
+    const paths = procedurePaths(req);
+    if (paths.length > 0) return refuse(req, reply, paths, answer.reason, answer.message);
+    return reply
+      .code(httpStatusOf(answer.reason))
+      .type('application/json')
+      .send(errorBody(answer.reason, answer.message, null));
+  });
+  app.setNotFoundHandler(async (req, reply) => {
+    const message = `no route ${req.method} ${redactUrl(req.url).split('?')[0]}; procedures are under ${TRPC_PREFIX}/ (see API.md)`;
+    return reply
+      .code(404)
+      .type('application/json')
+      .send(errorBody('NOT_FOUND', message, null));
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeRequest({
@@ -132,23 +204,35 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   const limit = deps.queueEnterRateLimit ?? 0;
   if (limit > 0) {
-    // the plugin's counting and keying by client address, applied only to queue.enter (not globally)
+    // the plugin's counting, applied only to queue.enter (not globally): one count per call, batched or not,
+    // against the client's address and against the signed-in user (many addresses, one account)
     await app.register(rateLimit, { global: false });
-    const enterLimiter = app.createRateLimit({ max: limit, timeWindow: 60_000 });
+    const byAddress = app.createRateLimit({ max: limit, timeWindow: 60_000 });
+    const byUser = app.createRateLimit({ max: limit, timeWindow: 60_000, keyGenerator: (req) => `user:${signedInUsers.get(req)}` });
+    const signedInUsers = new WeakMap<FastifyRequest, string>();
     app.addHook('onRequest', async (req, reply) => {
       const paths = procedurePaths(req);
-      if (!paths.includes(ENTER)) return;
-      const decision = await enterLimiter(req);
-      if (decision.isAllowed || !decision.isExceeded) return;
+      const calls = paths.filter((path) => path === ENTER).length;
+      if (calls === 0) return;
+      const user = await signedInUser(deps.inner, req.headers.authorization);
+      if (user) signedInUsers.set(req, user);
+      let refusal: { ttlInSeconds: number } | undefined;
+      for (let call = 0; call < calls; call++) {
+        for (const limiter of user ? [byAddress, byUser] : [byAddress]) {
+          const decision = await limiter(req);
+          if (!decision.isAllowed && decision.isExceeded) refusal = decision;
+        }
+      }
+      if (!refusal) return;
       // the whole request is refused, so every call of a batch answers RATE_LIMITED
-      callErrors.set(req, new Map(paths.map((path) => [path, { status: 429, reason: 'RATE_LIMITED' }])));
-      const body = paths.map((path) => rateLimitedError(path, limit));
-      await reply
-        .code(429)
-        .header('retry-after', String(decision.ttlInSeconds))
-        .type('application/json')
-        .send(isBatch(req) ? body : body[0]);
-      return reply;
+      reply.header('retry-after', String(refusal.ttlInSeconds));
+      return refuse(
+        req,
+        reply,
+        paths,
+        'RATE_LIMITED',
+        `too many queue entries from your address or account (at most ${limit} a minute); retry later`,
+      );
     });
   }
 
@@ -270,15 +354,36 @@ function isBatch(req: FastifyRequest): boolean {
   return query.batch === '1' || query.batch === 'true';
 }
 
-/** The same body a tRPC error has (API.md, Transport), so clients read `data.reason` as for any error. */
-function rateLimitedError(path: string, limit: number) {
-  return {
-    error: {
-      message: `too many queue entries from your address (at most ${limit} a minute); retry later`,
-      code: -32029,
-      data: { code: 'TOO_MANY_REQUESTS', httpStatus: 429, path, reason: 'RATE_LIMITED' },
-    },
-  };
+/** A request with a body: a length above zero, or a chunked one. */
+function hasBody(req: FastifyRequest): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** The user a request's identity token names, if it verifies (cached by the verifier); else undefined. */
+async function signedInUser(inner: InnerContext, authorization: string | undefined): Promise<string | undefined> {
+  const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
+  if (!token) return undefined;
+  try {
+    return (await inner.identities.verify(token))?.userId;
+  } catch {
+    return undefined; // the provider's keys unavailable: the address still counts, the procedure answers BUSY
+  }
+}
+
+/** What Fastify refused before a route ran, as the contract's reason; undefined for a fault of ours. */
+function fastifyRefusal(error: FastifyError): { reason: ErrorReason; message: string } | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { reason: 'UNSUPPORTED_MEDIA_TYPE', message: 'send content-type: application/json' };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { reason: 'PAYLOAD_TOO_LARGE', message: `the request body is larger than ${BODY_LIMIT_BYTES} bytes` };
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 413) return { reason: 'PAYLOAD_TOO_LARGE', message: `the request body is larger than ${BODY_LIMIT_BYTES} bytes` };
+  if (status === 415) return { reason: 'UNSUPPORTED_MEDIA_TYPE', message: 'send content-type: application/json' };
+  if (status >= 400 && status < 500) return { reason: 'VALIDATION', message: 'the request is malformed (its body, length or encoding)' };
+  return undefined;
 }
 
 export function redactUrl(url: string): string {

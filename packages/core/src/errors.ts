@@ -21,6 +21,12 @@ export const ERROR_REASONS = [
   'BALANCE_LIMIT_EXCEEDED',
   'BUSY',
   'RATE_LIMITED',
+  // the transport's own answers (API.md, Transport): the request never reached a procedure
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'BATCH_TOO_LARGE',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

@@ -36,3 +36,4 @@ export * from './wallet/charge-wallet.ts';
 export * from './wallet/read-balance.ts';
 export * from './wallet/list-wallet-history.ts';
 export * from './payment/pay-reservation.ts';
+export * from './text.ts';

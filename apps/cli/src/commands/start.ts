@@ -122,6 +122,8 @@ async function start(config: Config, report: StartReport): Promise<void> {
       },
       logger,
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
+      maxBatch: config.TRPC_MAX_BATCH,
+      ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY } : {}),
       jobQueues: boss,
     });
     log = app.log;
