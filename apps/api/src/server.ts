@@ -46,6 +46,15 @@ const TRPC_PREFIX = '/trpc';
 const ENTER = 'queue.enter';
 /** Calls in one batched request unless TRPC_MAX_BATCH says otherwise. */
 export const DEFAULT_MAX_BATCH = 10;
+/**
+ * How long a client may take (API.md, Limits; OPERATIONS.md): the request line and headers within
+ * `headersMs`, the whole request with its body within `requestMs` (Node checks every `checkEveryMs`, so a
+ * slow body is cut within their sum, 22 s), an idle keep-alive connection kept `keepAliveMs` (above the
+ * 60 s idle timeout of common load balancers, so they close first), and any socket silent for `idleMs`
+ * closed (a `queue.watch` stream sends a comment every 15 s). A response being written is not cut:
+ * these count the client's side only.
+ */
+export const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 20_000, checkEveryMs: 2_000, keepAliveMs: 65_000, idleMs: 75_000 };
 /** The largest request body (API.md, Transport): every input is a few hundred bytes, a batch of them a few KiB. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 /** How long /readyz and a /metrics scrape wait on the database before answering without it. */
@@ -98,6 +107,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logger: loggerOptions(deps.logger, stdout),
     routerOptions: { maxParamLength: 5000 },
     bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: HTTP_TIMEOUTS.requestMs,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs,
+    connectionTimeout: HTTP_TIMEOUTS.idleMs,
+    http: { headersTimeout: HTTP_TIMEOUTS.headersMs, connectionsCheckingInterval: HTTP_TIMEOUTS.checkEveryMs },
     ...(deps.trustProxy && deps.trustProxy.length > 0 ? { trustProxy: deps.trustProxy } : {}),
     // a request id on every log line, taken from the caller's x-request-id or made up, echoed back
     requestIdHeader: 'x-request-id',
