@@ -12,7 +12,7 @@ import {
   resolveTokenSecret,
   systemClock,
 } from '@frontrow/core';
-import { openOrm } from '@frontrow/db';
+import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { buildServer } from './server.ts';
 
@@ -24,6 +24,8 @@ try {
   const secret = await resolveTokenSecret(config);
   const auth = await resolveAuth(config);
   const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  // never migrates nor creates: a missing database or a schema behind the code stops here, saying what to run
+  await assertSchemaCurrent(orm, databaseName(config.DATABASE_URL));
   // a sender only: jobs are run by worker processes
   let logError: (error: Error) => void = (error) => console.error('pg-boss error', error.message);
   const boss = await startBoss({ databaseUrl: config.DATABASE_URL, listen: false, onError: (error) => logError(error) });

@@ -12,7 +12,7 @@ import rateLimit from '@fastify/rate-limit';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { ErrorReason } from '@frontrow/core';
-import type { MikroORM } from '@frontrow/db';
+import { MIGRATE_COMMAND, type MikroORM, pendingMigrations } from '@frontrow/db';
 import { type InnerContext, createContextFactory } from './context.ts';
 import { BEARER, errorBody, httpStatusOf, reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
@@ -202,13 +202,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   if (stdout) app.addHook('onClose', (_app, done) => stdout.flush(() => done()));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // once the schema has every migration of this code it stays so (migrations only go forward)
+  let schemaCurrent = false;
   app.get('/readyz', async (_req, reply) => {
+    let pending: string[];
     try {
       await withTimeout(deps.orm.em.getConnection().execute('select 1'), PROBE_TIMEOUT_MS);
-      return { status: 'ready' };
+      pending = schemaCurrent ? [] : await withTimeout(pendingMigrations(deps.orm), PROBE_TIMEOUT_MS);
     } catch {
       return reply.code(503).send({ status: 'unavailable', reason: 'BUSY' });
     }
+    if (pending.length > 0) return reply.code(503).send({ status: 'unavailable', reason: 'SCHEMA_BEHIND', pending, run: MIGRATE_COMMAND });
+    schemaCurrent = true;
+    return { status: 'ready' };
   });
   app.get('/metrics', async (_req, reply) => {
     await metrics.refresh();

@@ -1,6 +1,8 @@
 /**
- * The edge of a real API process (`start:api`): a client that sends its request slowly is cut off within
- * 30 s, while a `queue.watch` stream (a long response, not a slow request) stays open.
+ * The edge of real processes (`start:api`, `start:worker`): a client that sends its request slowly is cut
+ * off within 30 s, while a `queue.watch` stream (a long response, not a slow request) stays open; a
+ * missing database or a schema behind the code stops a process with one line saying what to run, and
+ * nothing is created.
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -9,7 +11,18 @@ import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import { signIn } from '../src/testing.ts';
-import { type Spawned, TEST_AUTH_SECRET, TEST_TOKEN_SECRET, apiMain, spawnNode, stopSpawned, waitForReady } from './processes.ts';
+import { buildServer } from '../src/server.ts';
+import { testInnerContext } from '../src/testing.ts';
+import {
+  type Spawned,
+  TEST_AUTH_SECRET,
+  TEST_TOKEN_SECRET,
+  apiMain,
+  spawnNode,
+  stopSpawned,
+  waitForReady,
+  workerMain,
+} from './processes.ts';
 
 let db: TestDatabase;
 let concertId: string;
@@ -104,5 +117,85 @@ describe('slow clients against an API process', () => {
       delivered = Date.now() > cut;
     }
     await reader?.cancel();
+  });
+});
+
+/** Resolves with the exit of `child`, or fails the test if it still runs after `boundMs`. */
+async function exitWithin(child: Spawned, boundMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${child.name} still running after ${boundMs} ms:\n${child.output()}`)), boundMs);
+  });
+  try {
+    return await Promise.race([child.exited, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const LAST_MIGRATION = '0005-wallet-adjustment';
+
+describe('the database at start', () => {
+  const env = (databaseUrl: string) => ({
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
+    DB_POOL_SIZE: '2',
+  });
+
+  it('a DATABASE_URL naming no database stops start:api and start:worker with one line, and creates nothing', async () => {
+    const missing = `frontrow_missing_${process.pid}`;
+    const url = new URL(db.url);
+    url.pathname = `/${missing}`;
+    for (const main of [apiMain, workerMain]) {
+      const child = spawnNode(main, env(url.toString()));
+      expect(await exitWithin(child, 30_000)).toEqual({ code: 1, signal: null });
+      const lines = child.output().trim().split('\n');
+      expect(lines, child.output()).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`database "${missing}" does not exist.*frontrow db migrate`));
+    }
+    const found = await db.orm.em.getConnection().execute(`select 1 from pg_database where datname = ?`, [missing]);
+    expect(found).toEqual([]);
+  });
+
+  it('a schema behind the code stops start:api and start:worker with one line naming the migration and the command', async () => {
+    const behind = await createTestDatabase(inject('pgServerUrl'), { poolSize: 2 });
+    try {
+      await behind.orm.em.getConnection().execute(`delete from mikro_orm_migrations where name like ?`, [`${LAST_MIGRATION}%`]);
+      for (const main of [apiMain, workerMain]) {
+        const child = spawnNode(main, env(behind.url));
+        expect(await exitWithin(child, 30_000)).toEqual({ code: 1, signal: null });
+        const lines = child.output().trim().split('\n');
+        expect(lines, child.output()).toHaveLength(1);
+        expect(lines[0]).toContain(`schema is behind this code (1 migration(s) pending: ${LAST_MIGRATION}); run \`frontrow db migrate\``);
+      }
+    } finally {
+      await behind.drop();
+    }
+  });
+
+  it('/readyz is 503 SCHEMA_BEHIND while the schema is behind, and 200 once it is migrated', async () => {
+    const behind = await createTestDatabase(inject('pgServerUrl'), { poolSize: 2 });
+    const app = await buildServer({ orm: behind.orm, inner: testInnerContext(behind.orm) });
+    try {
+      const connection = behind.orm.em.getConnection();
+      const [row] = await connection.execute<{ name: string; executed_at: Date }[]>(
+        `delete from mikro_orm_migrations where name like ? returning name, executed_at`,
+        [`${LAST_MIGRATION}%`],
+      );
+      const before = await app.inject({ method: 'GET', url: '/readyz' });
+      expect([before.statusCode, before.json()]).toEqual([
+        503,
+        { status: 'unavailable', reason: 'SCHEMA_BEHIND', pending: [LAST_MIGRATION], run: 'frontrow db migrate' },
+      ]);
+      await connection.execute(`insert into mikro_orm_migrations (name, executed_at) values (?, ?)`, [row?.name, row?.executed_at]);
+      const after = await app.inject({ method: 'GET', url: '/readyz' });
+      expect([after.statusCode, after.json()]).toEqual([200, { status: 'ready' }]);
+    } finally {
+      await app.close();
+      await behind.drop();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { domainSettings, parseConfig, systemClock } from '@frontrow/core';
-import { openOrm } from '@frontrow/db';
+import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { allJobs } from './jobs/index.ts';
 import { type WorkerLog, buildWorker } from './worker.ts';
@@ -18,6 +18,8 @@ try {
   // the same JSON lines as the API's logs (Fastify's pino)
   const log: WorkerLog = pino({ level: config.LOG_LEVEL });
   const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  // never migrates nor creates: a missing database or a schema behind the code stops here, saying what to run
+  await assertSchemaCurrent(orm, databaseName(config.DATABASE_URL));
   const boss = await startBoss({
     databaseUrl: config.DATABASE_URL,
     listen: true,
