@@ -199,3 +199,35 @@ describe('the database at start', () => {
     }
   });
 });
+
+describe('shutdown when nobody reads the output', () => {
+  /** Spawns the API, makes its stdout and stderr useless as `spoil` says, logs through them, and SIGTERMs it. */
+  async function stopWith(spoil: (server: Spawned) => void, requests: number) {
+    const { base, server } = await startApi();
+    spoil(server);
+    // request lines (and 404 lines) go into the broken or full pipe
+    for (let i = 0; i < requests; i++) await fetch(`${base}/trpc/queue.nope?padding=${'x'.repeat(500)}`);
+    server.child.kill('SIGTERM');
+    return await exitWithin(server, 25_000);
+  }
+
+  it('exits (0 or 1) within 20 s of SIGTERM when stdout and stderr are closed pipes', async () => {
+    const exit = await stopWith((server) => {
+      server.child.stdout?.destroy();
+      server.child.stderr?.destroy();
+    }, 5);
+    expect(exit.signal).toBeNull();
+    expect([0, 1]).toContain(exit.code);
+  });
+
+  it('exits (0 or 1) within 20 s of SIGTERM when stdout and stderr are pipes nobody reads (full)', async () => {
+    const exit = await stopWith((server) => {
+      for (const pipe of [server.child.stdout, server.child.stderr]) {
+        pipe?.removeAllListeners('data');
+        pipe?.pause();
+      }
+    }, 2_000);
+    expect(exit.signal).toBeNull();
+    expect([0, 1]).toContain(exit.code);
+  });
+});
