@@ -45,7 +45,10 @@ try {
     ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY } : {}),
     jobQueues: boss,
   });
-  logError = (error) => app.log.warn({ err: error }, 'pg-boss error');
+  // the database away is one line per change of state (the server's), not one stack per pg-boss retry
+  logError = (error) => {
+    if (!app.databaseState.failed(error, 'pg-boss')) app.log.warn({ err: error }, 'pg-boss error');
+  };
 
   closeWithGrace({ delay: 20_000, logger: { error: (message: unknown) => app.log.error(message) } }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'stopping after an uncaught error');

@@ -170,6 +170,19 @@ describe('request logs', () => {
     // a token in the query string (how a browser EventSource authenticates) is masked too
     const params = encodeURIComponent(JSON.stringify({ queueToken: ticket.token }));
     await app.inject({ method: 'GET', url: `/trpc/queue.status?connectionParams=${params}&token=${ticket.token}` });
+    // and in the answers the transport gives before any procedure: an unknown route (404), an unknown
+    // procedure, a body refused (415), a wrong method (405)
+    const secretQuery = `connectionParams=${params}&token=${ticket.token}&access_token=${ticket.token}`;
+    expect((await app.inject({ method: 'GET', url: `/nope?${secretQuery}` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/trpc/queue.nope?${secretQuery}` })).statusCode).toBe(404);
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/trpc/queue.leave?${secretQuery}`,
+      headers: { 'content-type': 'text/plain' },
+      payload: 'x',
+    });
+    expect(refused.statusCode).toBe(415);
+    expect((await app.inject({ method: 'GET', url: `/trpc/queue.leave?${secretQuery}` })).statusCode).toBe(405);
     // and so is the header if anything logs the request object itself
     app.log.info({ req: { headers: { authorization: `Bearer ${ticket.token}` } } }, 'a careless line');
     app.log.info({ headers: { authorization: `Bearer ${ticket.token}` }, token: ticket.token }, 'another careless line');
@@ -183,9 +196,16 @@ describe('request logs', () => {
         calls: [{ procedure: 'queue.status', status: 200, reason: '' }],
       }),
     );
-    expect(lines.length).toBeGreaterThanOrEqual(5);
+    expect(lines.length).toBeGreaterThanOrEqual(9);
     const signature = ticket.token.split('.')[2] ?? ticket.token;
     for (const line of lines) expect(line).not.toContain(signature);
+    // the transport's refusals are a client's mistakes: one info line each, no stack
+    const refusals = completed.filter(
+      (l) => l.msg === 'request completed' && [404, 405, 415].includes((l as { statusCode?: number }).statusCode ?? 0),
+    );
+    expect(refusals).toHaveLength(4);
+    for (const line of refusals) expect(line).toMatchObject({ level: 30 });
+    expect(lines.join('\n')).not.toContain('"stack"');
   });
 });
 

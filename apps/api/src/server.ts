@@ -11,12 +11,19 @@ import Fastify, {
 import rateLimit from '@fastify/rate-limit';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import type { ErrorReason } from '@frontrow/core';
+import { type DatabaseState, type ErrorReason, databaseState, isDatabaseUnavailable } from '@frontrow/core';
 import { MIGRATE_COMMAND, type MikroORM, pendingMigrations } from '@frontrow/db';
 import { type InnerContext, createContextFactory } from './context.ts';
 import { BEARER, errorBody, httpStatusOf, reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
 import { type AppRouter, appRouter } from './router.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The database's state as this process saw it last: one log line per change (OPERATIONS.md, Logs). */
+    databaseState: DatabaseState;
+  }
+}
 
 export type ServerDeps = {
   orm: MikroORM;
@@ -122,6 +129,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     logController: new RequestLog(callOutcomes),
   });
   const metrics = createMetrics({ em: deps.orm.em, boss: deps.jobQueues, timeoutMs: PROBE_TIMEOUT_MS });
+  const database = databaseState(app.log, () => deps.orm.em.getConnection().execute('select 1'));
+  app.decorate('databaseState', database);
+  app.addHook('onClose', async () => database.stop());
   const inFlight = new Set<FastifyReply>();
 
   app.addHook('onRequest', async (req, reply) => {
@@ -179,6 +189,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       .send(errorBody('NOT_FOUND', message, null));
   });
   app.addHook('onResponse', async (req, reply) => {
+    // a call that succeeded read the database: after an outage, that is the news
+    if (reply.statusCode === 200 && procedurePaths(req).length > 0) database.answered();
     metrics.observeRequest({
       method: req.method,
       route: req.routeOptions.url ?? 'unmatched',
@@ -214,11 +226,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     try {
       await withTimeout(deps.orm.em.getConnection().execute('select 1'), PROBE_TIMEOUT_MS);
       pending = schemaCurrent ? [] : await withTimeout(pendingMigrations(deps.orm), PROBE_TIMEOUT_MS);
-    } catch {
+    } catch (error) {
+      database.failed(error, 'readyz', { unavailable: true });
       return reply.code(503).send({ status: 'unavailable', reason: 'BUSY' });
     }
     if (pending.length > 0) return reply.code(503).send({ status: 'unavailable', reason: 'SCHEMA_BEHIND', pending, run: MIGRATE_COMMAND });
     schemaCurrent = true;
+    database.answered();
     return { status: 'ready' };
   });
   app.get('/metrics', async (_req, reply) => {
@@ -273,6 +287,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           errors.set(path, { status, reason: reason ?? '' });
           callErrors.set(req, errors);
         }
+        // the database away: one line when that starts (and one when it ends), not one per call
+        if (reason === 'BUSY') {
+          const cause = databaseCause(error);
+          if (cause) database.failed(cause, path ?? 'trpc');
+        }
         // a bug, not a client's mistake or a busy database: the one case worth an error line
         if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
       },
@@ -299,10 +318,13 @@ class RequestLog extends LogController {
       statusCode: reply.statusCode,
       responseTimeMs: Math.round(reply.elapsedTime),
       ...(calls.length > 0 ? { calls } : {}),
-      ...(error ? { err: error } : {}),
     };
-    if (error || reply.statusCode >= 500) req.log.error(line, 'request completed');
+    // an answer with a reason (BUSY included) or a probe's 503 is expected: no error line, no stack
+    const expected =
+      reply.statusCode < 500 || probe || (calls.length > 0 && calls.every((call) => call.status < 500 || call.reason !== ''));
+    if (!expected) req.log.error({ ...line, ...(error ? { err: error } : {}) }, 'request completed');
     else if (probe) req.log.debug(line, 'request completed');
+    else if (reply.statusCode >= 500) req.log.warn(line, 'request completed');
     else req.log.info(line, 'request completed');
   }
 }
@@ -426,6 +448,14 @@ function procedurePaths(req: FastifyRequest): string[] {
 function isBatch(req: FastifyRequest): boolean {
   const query = req.query as { batch?: unknown };
   return query.batch === '1' || query.batch === 'true';
+}
+
+/** The database error behind a BUSY answer, if the database being away is what it was. */
+function databaseCause(error: Error): unknown {
+  for (let cause: unknown = error.cause; cause !== undefined; cause = cause instanceof Error ? cause.cause : undefined) {
+    if (isDatabaseUnavailable(cause)) return cause;
+  }
+  return undefined;
 }
 
 /** A request with a body: a length above zero, or a chunked one. */
