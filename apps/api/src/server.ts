@@ -134,14 +134,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => database.stop());
   const inFlight = new Set<FastifyReply>();
 
+  const maxBatch = deps.maxBatch ?? DEFAULT_MAX_BATCH;
+  // one onRequest hook (each hook costs every request): the request id and the in-flight set, then the
+  // transport's checks of a tRPC request
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     inFlight.add(reply);
     // 'close' comes after a response ends and also when a client walks away mid-stream
     reply.raw.once('close', () => inFlight.delete(reply));
-  });
-  const maxBatch = deps.maxBatch ?? DEFAULT_MAX_BATCH;
-  app.addHook('onRequest', async (req, reply) => {
     const paths = procedurePaths(req);
     if (paths.length === 0) return;
     if (paths.length > maxBatch) {
