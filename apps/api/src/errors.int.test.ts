@@ -66,10 +66,11 @@ describe('error responses', () => {
     expect(res.json().error.data).toMatchObject({ code: 'BAD_REQUEST', reason: 'VALIDATION', issues: [{ path: ['reason'] }] });
   });
 
-  it('an unknown procedure is a 404 that says so', async () => {
+  it('an unknown procedure is a 404 NOT_FOUND that names it', async () => {
     const app = await server();
     const res = await app.inject({ method: 'GET', url: '/trpc/nope' });
     expect(res.statusCode).toBe(404);
-    expect(res.json().error.message).toMatch(/No procedure found/i);
+    expect(res.json().error.message).toBe('no procedure named "nope" (see API.md, Procedures)');
+    expect(res.json().error.data).toMatchObject({ code: 'NOT_FOUND', reason: 'NOT_FOUND' });
   });
 });

@@ -1,4 +1,6 @@
 import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { DomainError, type ErrorReason, isDatabaseUnavailable } from '@frontrow/core';
 
@@ -27,6 +29,11 @@ export const REASON_CODES = {
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
   NOT_OPERATOR: 'FORBIDDEN',
   DEV_SIGN_IN_DISABLED: 'NOT_FOUND',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_SUPPORTED',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  BATCH_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 } as const satisfies Record<ErrorReason, TRPC_ERROR_CODE_KEY>;
 
 /** Carries the reason through tRPC to the error formatter. */
@@ -46,13 +53,43 @@ export function fail(reason: ErrorReason, message: string): never {
   throw new ReasonedTRPCError(reason, message);
 }
 
+/** tRPC's own refusals of a request (before any procedure runs), as the contract's reasons. */
+const TRANSPORT_REASONS: Partial<Record<TRPC_ERROR_CODE_KEY, ErrorReason>> = {
+  BAD_REQUEST: 'VALIDATION',
+  PARSE_ERROR: 'VALIDATION',
+  TOO_MANY_REQUESTS: 'RATE_LIMITED',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_SUPPORTED: 'METHOD_NOT_ALLOWED',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+};
+
 /** The stable reason of any error a procedure let through, or undefined for a bug (a 500). */
 export function reasonOf(error: TRPCError): ErrorReason | undefined {
   if (error instanceof ReasonedTRPCError) return error.reason;
   const cause = error.cause;
   if (cause instanceof DomainError) return cause.reason;
-  if (error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR') return 'VALIDATION';
-  if (error.code === 'TOO_MANY_REQUESTS') return 'RATE_LIMITED';
+  const transport = TRANSPORT_REASONS[error.code];
+  if (transport) return transport;
   if (isDatabaseUnavailable(cause)) return 'BUSY';
   return undefined;
+}
+
+/** `Authorization: Bearer <token>`. */
+export const BEARER = /^Bearer\s+(\S+)$/i;
+
+/** The HTTP status of a reason, as tRPC gives it for the reason's code. */
+export function httpStatusOf(reason: ErrorReason): number {
+  return getHTTPStatusCodeFromError(new TRPCError({ code: REASON_CODES[reason] }));
+}
+
+/**
+ * The body of an error answered outside a procedure (a refused batch, a rate limit, Fastify's own
+ * refusals), the same shape a procedure's error has (API.md, Transport). `INTERNAL`: a fault, no reason.
+ */
+export function errorBody(reason: ErrorReason | 'INTERNAL', message: string, path: string | null) {
+  const code = reason === 'INTERNAL' ? 'INTERNAL_SERVER_ERROR' : REASON_CODES[reason];
+  const httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code }));
+  const data = { code, httpStatus, path, ...(reason === 'INTERNAL' ? {} : { reason }) };
+  return { error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data } };
 }

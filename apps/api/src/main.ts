@@ -13,7 +13,7 @@ import {
   resolveTokenSecret,
   systemClock,
 } from '@frontrow/core';
-import { openOrm } from '@frontrow/db';
+import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { buildServer } from './server.ts';
 import { DEFAULT_WEB_ROOT } from './web.ts';
@@ -26,6 +26,8 @@ try {
   const secret = await resolveTokenSecret(config);
   const auth = await resolveAuth(config);
   const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  // never migrates nor creates: a missing database or a schema behind the code stops here, saying what to run
+  await assertSchemaCurrent(orm, databaseName(config.DATABASE_URL));
   // a sender only: jobs are run by worker processes
   let logError: (error: Error) => void = (error) => console.error('pg-boss error', error.message);
   const boss = await startBoss({ databaseUrl: config.DATABASE_URL, listen: false, onError: (error) => logError(error) });
@@ -43,9 +45,14 @@ try {
     webRoot: config.WEB_ROOT ?? DEFAULT_WEB_ROOT,
     logger: { level: config.LOG_LEVEL },
     queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
+    maxBatch: config.TRPC_MAX_BATCH,
+    ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY } : {}),
     jobQueues: boss,
   });
-  logError = (error) => app.log.warn({ err: error }, 'pg-boss error');
+  // the database away is one line per change of state (the server's), not one stack per pg-boss retry
+  logError = (error) => {
+    if (!app.databaseState.failed(error, 'pg-boss')) app.log.warn({ err: error }, 'pg-boss error');
+  };
 
   closeWithGrace({ delay: 20_000, logger: { error: (message: unknown) => app.log.error(message) } }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'stopping after an uncaught error');

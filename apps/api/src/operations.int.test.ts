@@ -146,7 +146,7 @@ describe('GET /metrics', () => {
     await call(app, 'made.up1', { method: 'GET' });
     await call(app, 'made.up2', { method: 'GET' });
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(sample(text, 'frontrow_trpc_calls_total{procedure="unknown",status="404",reason=""}')).toBe(2);
+    expect(sample(text, 'frontrow_trpc_calls_total{procedure="unknown",status="404",reason="NOT_FOUND"}')).toBe(2);
     expect(text).not.toContain('made.up');
   });
 });
@@ -170,6 +170,19 @@ describe('request logs', () => {
     // a token in the query string (how a browser EventSource authenticates) is masked too
     const params = encodeURIComponent(JSON.stringify({ queueToken: ticket.token }));
     await app.inject({ method: 'GET', url: `/trpc/queue.status?connectionParams=${params}&token=${ticket.token}` });
+    // and in the answers the transport gives before any procedure: an unknown route (404), an unknown
+    // procedure, a body refused (415), a wrong method (405)
+    const secretQuery = `connectionParams=${params}&token=${ticket.token}&access_token=${ticket.token}`;
+    expect((await app.inject({ method: 'GET', url: `/nope?${secretQuery}` })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/trpc/queue.nope?${secretQuery}` })).statusCode).toBe(404);
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/trpc/queue.leave?${secretQuery}`,
+      headers: { 'content-type': 'text/plain' },
+      payload: 'x',
+    });
+    expect(refused.statusCode).toBe(415);
+    expect((await app.inject({ method: 'GET', url: `/trpc/queue.leave?${secretQuery}` })).statusCode).toBe(405);
     // and so is the header if anything logs the request object itself
     app.log.info({ req: { headers: { authorization: `Bearer ${ticket.token}` } } }, 'a careless line');
     app.log.info({ headers: { authorization: `Bearer ${ticket.token}` }, token: ticket.token }, 'another careless line');
@@ -183,9 +196,16 @@ describe('request logs', () => {
         calls: [{ procedure: 'queue.status', status: 200, reason: '' }],
       }),
     );
-    expect(lines.length).toBeGreaterThanOrEqual(5);
+    expect(lines.length).toBeGreaterThanOrEqual(9);
     const signature = ticket.token.split('.')[2] ?? ticket.token;
     for (const line of lines) expect(line).not.toContain(signature);
+    // the transport's refusals are a client's mistakes: one info line each, no stack
+    const refusals = completed.filter(
+      (l) => l.msg === 'request completed' && [404, 405, 415].includes((l as { statusCode?: number }).statusCode ?? 0),
+    );
+    expect(refusals).toHaveLength(4);
+    for (const line of refusals) expect(line).toMatchObject({ level: 30 });
+    expect(lines.join('\n')).not.toContain('"stack"');
   });
 });
 
@@ -224,6 +244,68 @@ describe('queue.enter rate limit', () => {
     expect((await call(app, 'concerts.list', { method: 'GET', ip: '10.1.1.1' })).statusCode).toBe(200);
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(sample(text, 'frontrow_trpc_calls_total{procedure="queue.enter",status="429",reason="RATE_LIMITED"}')).toBe(2);
+  });
+
+  /** A batched request of `calls` queue.enter calls of one user, from `ip` (optionally through a proxy). */
+  async function enterBatch(app: FastifyInstance, concertId: string, calls: number, ip: string, headers: Record<string, string>) {
+    const input = Object.fromEntries(Array.from({ length: calls }, (_, i) => [i, { concertId }]));
+    return await app.inject({
+      method: 'POST',
+      url: `/trpc/${Array(calls).fill('queue.enter').join(',')}?batch=1`,
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify(input),
+      remoteAddress: ip,
+    });
+  }
+
+  it('counts every queue.enter call of a batch: a batch cannot carry more entries than the limit', async () => {
+    const app = await server({ queueEnterRateLimit: 3 });
+    const concertId = await concert();
+    const over = await enterBatch(app, concertId, 4, '10.3.3.1', { authorization: (await signIn()).authorization });
+    expect(over.statusCode).toBe(429);
+    expect(over.json().map((call: { error: { data: { reason: string } } }) => call.error.data.reason)).toEqual(
+      Array(4).fill('RATE_LIMITED'),
+    );
+    // three calls in a batch use up the address's minute: the next single call is refused
+    const at = await enterBatch(app, concertId, 3, '10.3.3.2', { authorization: (await signIn()).authorization });
+    expect(at.statusCode).toBe(200);
+    const next = await call(app, 'queue.enter', {
+      input: { concertId },
+      ip: '10.3.3.2',
+      headers: { authorization: (await signIn()).authorization },
+    });
+    expect(next.statusCode).toBe(429);
+  });
+
+  it('counts per signed-in user too: one account from many addresses is limited', async () => {
+    const app = await server({ queueEnterRateLimit: 3 });
+    const concertId = await concert();
+    const headers = { authorization: (await signIn()).authorization };
+    for (let i = 1; i <= 3; i++)
+      expect((await call(app, 'queue.enter', { input: { concertId }, ip: `10.4.4.${i}`, headers })).statusCode).toBe(200);
+    const fourth = await call(app, 'queue.enter', { input: { concertId }, ip: '10.4.4.9', headers });
+    expect([fourth.statusCode, fourth.json().error.data.reason]).toEqual([429, 'RATE_LIMITED']);
+  });
+
+  it('believes X-Forwarded-For only from a proxy named in TRUST_PROXY', async () => {
+    const forwarded = async (app: FastifyInstance, concertId: string, from: string, client: string) => {
+      const headers = { authorization: (await signIn()).authorization, 'x-forwarded-for': client };
+      return (await call(app, 'queue.enter', { input: { concertId }, ip: from, headers })).statusCode;
+    };
+    // off by default: the header is anyone's to write, so the socket's address counts
+    const plain = await server({ queueEnterRateLimit: 2 });
+    const concertId = await concert();
+    const spoofed = [];
+    for (let i = 1; i <= 3; i++) spoofed.push(await forwarded(plain, concertId, '10.5.5.5', `203.0.113.${i}`));
+    expect(spoofed).toEqual([200, 200, 429]);
+    // behind a known proxy, each forwarded client has its own count; from anywhere else, the header is ignored
+    const proxied = await server({ queueEnterRateLimit: 2, trustProxy: ['10.6.6.6'] });
+    const clients = [];
+    for (let i = 1; i <= 3; i++) clients.push(await forwarded(proxied, concertId, '10.6.6.6', `198.51.100.${i}`));
+    expect(clients).toEqual([200, 200, 200]);
+    const stranger = [];
+    for (let i = 1; i <= 3; i++) stranger.push(await forwarded(proxied, concertId, '10.7.7.7', `198.51.100.${10 + i}`));
+    expect(stranger).toEqual([200, 200, 429]);
   });
 
   it('is off at 0: any number of entries from one address', async () => {

@@ -1,5 +1,5 @@
-import { initTRPC } from '@trpc/server';
-import { ZodError, type ZodType } from 'zod';
+import { type ProcedureType, type TRPCError, initTRPC } from '@trpc/server';
+import { ZodError, type ZodType, z } from 'zod';
 import {
   DomainError,
   type Identity,
@@ -7,22 +7,32 @@ import {
   type TokenClaims,
   assertAdmitted,
   isDatabaseUnavailable,
+  issueMessage,
   readTicketState,
 } from '@frontrow/core';
 import type { Context } from './context.ts';
-import { ReasonedTRPCError, fail, reasonOf } from './errors.ts';
+import { BEARER, ReasonedTRPCError, fail, reasonOf } from './errors.ts';
+
+// zod's own messages for issues a schema words no message of its own: short sentences, no patterns
+z.config({ customError: issueMessage });
+
+type Issue = { path: string[]; message: string };
 
 const t = initTRPC.context<Context>().create({
   // a comment line every 15 s keeps an idle `queue.watch` stream from being cut by proxies
   sse: { ping: { enabled: true, intervalMs: 15_000 } },
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, type, path }) {
     const reason = reasonOf(error);
-    const issues =
-      error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.map(String), message: i.message })) : undefined;
-    // only a server fault is hidden; tRPC's own 4xx (an unknown procedure, a wrong method) keeps its message
+    const issues = issuesOf(error);
+    // only a server fault is hidden; the transport's refusals are worded for the client
     const internal = reason === undefined && shape.data.httpStatus >= 500;
+    const message = internal
+      ? 'internal server error'
+      : issues
+        ? issuesSentence(issues)
+        : (transportMessage(error, type, path) ?? shape.message);
     return {
-      message: internal ? 'internal server error' : shape.message,
+      message,
       code: shape.code,
       // no stack, whatever NODE_ENV says: 5xx details stay in the server log
       data: {
@@ -35,6 +45,42 @@ const t = initTRPC.context<Context>().create({
     };
   },
 });
+
+/** Where input went wrong: zod's issues, or one issue for a body that is not JSON at all. */
+function issuesOf(error: TRPCError): Issue[] | undefined {
+  if (error.cause instanceof ZodError) return error.cause.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+  // tRPC's JSON.parse of the body or of ?input= failed
+  if (error.code === 'PARSE_ERROR' || error.cause instanceof SyntaxError) return [{ path: [], message: 'the input is not valid JSON' }];
+  return undefined;
+}
+
+/** The first issue as a sentence ("amount: expected a number ≥ 1"); the rest are in `data.issues`. */
+function issuesSentence(issues: Issue[]): string {
+  const [first] = issues;
+  if (!first) return 'invalid input';
+  const where = first.path.length > 0 ? `${first.path.join('.')}: ` : '';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more in data.issues)` : '';
+  return `${where}${first.message}${more}`;
+}
+
+/** tRPC's own refusals of a request, said so that a curl user knows what to change. */
+function transportMessage(error: TRPCError, type: ProcedureType | 'unknown', path: string | undefined): string | undefined {
+  if (error instanceof ReasonedTRPCError || error.cause instanceof DomainError) return undefined;
+  switch (error.code) {
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 'send content-type: application/json';
+    case 'NOT_FOUND':
+      return `no procedure named "${path ?? ''}" (see API.md, Procedures)`;
+    case 'METHOD_NOT_SUPPORTED':
+      return type === 'mutation'
+        ? `${path ?? 'this procedure'} is a mutation: use POST with a JSON body`
+        : `${path ?? 'this procedure'} is a ${type === 'subscription' ? 'subscription' : 'query'}: use GET (input in ?input=)`;
+    case 'PAYLOAD_TOO_LARGE':
+      return 'the request body is too large';
+    default:
+      return undefined;
+  }
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -55,8 +101,6 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
 });
 
 export const publicProcedure = t.procedure.use(mapDomainErrors);
-
-const BEARER = /^Bearer\s+(\S+)$/i;
 
 /**
  * Who is calling (docs/API.md, "Identity"): a verified identity token in `Authorization: Bearer <token>`.

@@ -1,6 +1,7 @@
 /**
  * An API process whose database goes away: it answers BUSY/503 at once (no hang, no crash), reports
- * itself unready, and serves again when the database is back, with no restart. The shared test server
+ * itself unready, and serves again when the database is back, with no restart. Each process logs the
+ * outage as one line when it starts and one when it ends, never a stack per failed call or retry. The shared test server
  * cannot be stopped, so the API points at a private embedded PostgreSQL that this file stops and restarts.
  */
 import { rm } from 'node:fs/promises';
@@ -47,7 +48,7 @@ beforeAll(async () => {
     TOKEN_SECRET: TEST_TOKEN_SECRET,
     AUTH_DEV_SECRET: TEST_AUTH_SECRET,
     DB_POOL_SIZE: '4',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   };
   api = spawnNode(apiMain, { ...env, PORT: String(port), HOST: '127.0.0.1', QUEUE_ENTER_RATE_LIMIT: '0' });
   worker = spawnNode(workerMain, env);
@@ -66,6 +67,17 @@ async function call(path: string, init?: RequestInit): Promise<{ status: number;
   const response = await fetch(`${base}/trpc/${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
   const body = (await response.json()) as { error?: { data?: { reason?: unknown } } };
   return { status: response.status, reason: body.error?.data?.reason };
+}
+
+type LogLine = { level: number; msg: string; statusCode?: number };
+
+/** The JSON log lines a process wrote (other output, such as pnpm's, skipped). */
+function logLines(process: Spawned): LogLine[] {
+  return process
+    .output()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
 }
 
 /** A charge by a new signed-in user (a development identity token: no database needed to verify it). */
@@ -115,5 +127,25 @@ describe('database outage', () => {
       const status = await fetch(`${base}/trpc/queue.status`, { headers: { 'x-queue-token': token } });
       return ((await status.json()) as { result?: { data: { status: string } } }).result?.data.status === 'ACTIVE';
     });
+
+    // the logs: per process, one line as the outage began and one as it ended; no error line, no stack
+    for (const process of [api, worker]) {
+      await waitFor(`${process.name} to log the database back`, () => logLines(process).some((l) => l.msg === 'database available again'));
+      const lines = logLines(process);
+      expect(
+        lines.filter((l) => l.msg === 'database unavailable'),
+        process.output(),
+      ).toHaveLength(1);
+      expect(lines.filter((l) => l.msg === 'database available again')).toHaveLength(1);
+      expect(
+        lines.filter((l) => l.level >= 50).map((l) => l.msg),
+        process.output(),
+      ).toEqual([]);
+      expect(process.output()).not.toMatch(/"stack"|\n\s+at /);
+    }
+    // the answers themselves are still one line each, as warnings
+    const busy = logLines(api).filter((l) => l.msg === 'request completed' && l.statusCode === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(new Set(busy.map((l) => l.level))).toEqual(new Set([40]));
   });
 });

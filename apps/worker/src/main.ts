@@ -4,8 +4,8 @@
  */
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { domainSettings, parseConfig, systemClock } from '@frontrow/core';
-import { openOrm } from '@frontrow/db';
+import { databaseState, domainSettings, parseConfig, systemClock } from '@frontrow/core';
+import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
 import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { allJobs } from './jobs/index.ts';
 import { type WorkerLog, buildWorker } from './worker.ts';
@@ -16,8 +16,19 @@ try {
     throw new Error('DATABASE_URL is required for start:worker (use `pnpm start` for the embedded database)');
   }
   // the same JSON lines as the API's logs (Fastify's pino)
-  const log: WorkerLog = pino({ level: config.LOG_LEVEL });
+  const logger = pino({ level: config.LOG_LEVEL });
   const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  // the database away is one line per change of state, not one stack per failed job, tick or pg-boss retry
+  const database = databaseState(logger, () => orm.em.getConnection().execute('select 1'));
+  const log: WorkerLog = {
+    info: (obj, msg) => logger.info(obj, msg),
+    error: (obj, msg) => {
+      const err = 'err' in obj ? obj.err : undefined;
+      if (err === undefined || !database.failed(err, msg ?? 'worker')) logger.error(obj, msg);
+    },
+  };
+  // never migrates nor creates: a missing database or a schema behind the code stops here, saying what to run
+  await assertSchemaCurrent(orm, databaseName(config.DATABASE_URL));
   const boss = await startBoss({
     databaseUrl: config.DATABASE_URL,
     listen: true,
@@ -34,6 +45,7 @@ try {
       if (err) log.error({ err }, 'stopping after an uncaught error');
       else log.info({ signal }, 'stopping: finishing running jobs');
       await worker.stop();
+      database.stop();
       await orm.close(true);
       log.info({}, 'stopped');
     },

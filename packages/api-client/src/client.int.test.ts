@@ -110,6 +110,18 @@ describe('createFrontRowClient', () => {
     expect(requests).toContainEqual(expect.stringMatching(/^POST .*\/trpc\/wallet\.charge\?batch=1/));
   });
 
+  it('splits more calls than the API takes in one batch (10) into several requests, so none is BATCH_TOO_LARGE', async () => {
+    const requests: string[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      requests.push(String(input));
+      return await fetch(input, init);
+    };
+    const client = createFrontRowClient({ url, fetch: counting });
+    const lists = await Promise.all(Array.from({ length: 25 }, () => client.concerts.list.query()));
+    expect(lists).toHaveLength(25);
+    expect(requests.map((r) => (new URL(r).pathname.split('/').pop() ?? '').split(',').length)).toEqual([10, 10, 5]);
+  });
+
   it('asks a token getter before every request, so a refreshed identity token is used at once; without one, AUTH_MISSING', async () => {
     const tokens = [await signIn('getter-1'), await signIn('getter-2')];
     let calls = 0;

@@ -66,7 +66,8 @@ export function createFrontRowClient(options: FrontRowClientOptions): FrontRowCl
                 fetch: async (url, init) => fetchImpl(url, { ...init, headers: { ...init.headers, ...(await headers()) } }),
               }),
             }),
-        false: httpBatchLink({ url: base, headers, fetch: fetchImpl, maxURLLength: 4000 }),
+        // at most 10 calls a request: the API's default batch cap (API.md, TRPC_MAX_BATCH)
+        false: httpBatchLink({ url: base, headers, fetch: fetchImpl, maxURLLength: 4000, maxItems: 10 }),
       }),
     ],
   });

@@ -37,9 +37,21 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['TOKEN_SECRET', 'short'],
     ['LOG_LEVEL', 'loud'],
+    ['TRPC_MAX_BATCH', '0'],
+    ['TRUST_PROXY', 'proxy.example'],
+    ['TRUST_PROXY', '10.0.0.1,not-an-address'],
   ])('an invalid %s (%s) stops with an error naming the variable', (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^invalid configuration: ${name}: `));
+  });
+
+  it('reads TRUST_PROXY as a list of addresses and ranges, and TRPC_MAX_BATCH as a count (default 10)', () => {
+    expect(parseConfig({}).TRPC_MAX_BATCH).toBe(10);
+    expect(parseConfig({}).TRUST_PROXY).toBeUndefined();
+    expect(parseConfig({ TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,::1', TRPC_MAX_BATCH: '4' })).toMatchObject({
+      TRUST_PROXY: ['10.0.0.5', '10.1.0.0/16', '::1'],
+      TRPC_MAX_BATCH: 4,
+    });
   });
 
   it('names every bad variable at once', () => {

@@ -10,6 +10,18 @@ export const configSchema = z
     QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
     QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
     QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+    TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
+    /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated; unset: none. */
+    TRUST_PROXY: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== ''),
+      )
+      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])).min(1))
+      .optional(),
     TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     WEB_ROOT: z.string().min(1).optional(),
@@ -47,7 +59,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const result = configSchema.safeParse(present);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.');
+    const name = String(issue.path[0] ?? '');
     const value = present[name];
     const shown = SECRET_VARIABLES.has(name) || value === undefined ? '' : ` (got "${value}")`;
     return `${name}: ${issue.message}${shown}`;

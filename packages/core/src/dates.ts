@@ -1,8 +1,7 @@
-import { z } from 'zod';
+import { wellFormedText } from './text.ts';
 
 /** A calendar date `YYYY-MM-DD` that exists (no 2026-02-30). */
-export const isoDate = z
-  .string()
+export const isoDate = wellFormedText
   .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'expected a date as YYYY-MM-DD', abort: true })
   .refine((value) => {
     const parsed = new Date(`${value}T00:00:00Z`);

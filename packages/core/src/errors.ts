@@ -23,6 +23,12 @@ export const ERROR_REASONS = [
   'RATE_LIMITED',
   'NOT_OPERATOR',
   'DEV_SIGN_IN_DISABLED',
+  // the transport's own answers (API.md, Transport): the request never reached a procedure
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PAYLOAD_TOO_LARGE',
+  'BATCH_TOO_LARGE',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

@@ -37,3 +37,5 @@ export * from './wallet/charge-wallet.ts';
 export * from './wallet/read-balance.ts';
 export * from './wallet/list-wallet-history.ts';
 export * from './payment/pay-reservation.ts';
+export * from './text.ts';
+export * from './database-state.ts';

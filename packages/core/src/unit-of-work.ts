@@ -71,7 +71,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true;
   const code = sqlState(error);
   if (code && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300')) return true;
-  const message = error instanceof Error ? error.message : '';
+  // pg-boss hands some errors on as plain objects with a message
+  const message =
+    typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string' ? error.message : '';
   return /ECONNREFUSED|ECONNRESET|Connection terminated|connect ETIMEDOUT|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
     message,
   );

@@ -1,6 +1,14 @@
 export * from './entities/index.ts';
 export { ormConfig, openOrm, type OrmOptions } from './orm.ts';
-export { migrate, type MigrationResult } from './migrate.ts';
+export {
+  migrate,
+  type MigrationResult,
+  pendingMigrations,
+  assertSchemaCurrent,
+  isMissingDatabase,
+  MIGRATE_COMMAND,
+  databaseName,
+} from './migrate.ts';
 export { freePort } from './net.ts';
 export { ticketSequenceName } from './sequences.ts';
 export { queryPrepared, executeScript, type ScriptStatement, inPreparedTransaction, type PreparedTransaction } from './prepared.ts';

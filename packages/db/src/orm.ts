@@ -40,6 +40,8 @@ export function ormConfig({ databaseUrl, poolSize = 10, debug = false }: OrmOpti
       options: '-c plan_cache_mode=force_generic_plan',
     },
     debug,
+    // never create a database: a typo in DATABASE_URL must fail, not serve an empty schema
+    ensureDatabase: false,
     extensions: [Migrator],
     migrations: {
       migrationsList: migrations,

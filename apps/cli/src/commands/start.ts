@@ -133,9 +133,12 @@ async function start(config: Config, report: StartReport): Promise<void> {
       webRoot,
       logger,
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
+      maxBatch: config.TRPC_MAX_BATCH,
+      ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY } : {}),
       jobQueues: boss,
     });
-    log = app.log;
+    // the database away is one line per change of state (the server's), not one stack per pg-boss retry
+    log = { warn: (obj, msg) => ('err' in obj && app.databaseState.failed(obj.err, 'pg-boss') ? undefined : app.log.warn(obj, msg)) };
     for (const error of early.splice(0)) app.log.warn({ err: error }, 'pg-boss error');
     const worker = buildWorker(
       {
@@ -144,7 +147,10 @@ async function start(config: Config, report: StartReport): Promise<void> {
         clock: systemClock,
         jobs,
         settings,
-        log: { info: (obj, msg) => app.log.info(obj, msg), error: (obj, msg) => app.log.error(obj, msg) },
+        log: {
+          info: (obj, msg) => app.log.info(obj, msg),
+          error: (obj, msg) => ('err' in obj && app.databaseState.failed(obj.err, msg ?? 'worker') ? undefined : app.log.error(obj, msg)),
+        },
       },
       allJobs,
     );

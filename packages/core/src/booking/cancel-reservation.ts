@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LockMode, Reservation, Seat } from '@frontrow/db';
+import { Concert, LockMode, QueueToken, Reservation, Seat } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
@@ -21,13 +21,14 @@ export type CancelledReservation = { reservationId: string; status: 'CANCELLED' 
  */
 export async function cancelReservation(
   deps: Deps,
-  holder: Pick<TicketState, 'userId' | 'concertId'>,
+  holder: Pick<TicketState, 'tokenId' | 'userId' | 'concertId'>,
   raw: CancelReservationInput,
 ): Promise<CancelledReservation> {
   const input = cancelReservationInput.parse(raw);
   return await inTransaction(deps.em, async (em) => {
     const now = deps.clock.now();
-    // reservation, then its seats: the lock order of every use case that touches seats
+    // the holder's token, the reservation, then its seats: the lock order of every use case that touches seats
+    const token = await em.findOne(QueueToken, { id: holder.tokenId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     const reservation = await em.findOne(Reservation, { id: input.reservationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!reservation || reservation.userId !== holder.userId) {
       throw new DomainError('RESERVATION_NOT_FOUND', `no reservation ${input.reservationId} of yours`);
@@ -47,6 +48,22 @@ export async function cancelReservation(
     );
     reservation.status = 'CANCELLED';
     for (const seat of seats) seat.releaseFrom(reservation);
+    // a cancelled hold extends nothing: the token keeps what its admission and its other live holds give it
+    if (token && token.userId === holder.userId) {
+      const others = await em.find(Reservation, {
+        id: { $ne: reservation.id },
+        userId: holder.userId,
+        concert: reservation.concert,
+        status: 'HELD',
+        expiresAt: { $gt: now },
+      });
+      const concert = await em.findOneOrFail(Concert, reservation.concert.id);
+      token.shortenAfterCancel(
+        others.map((r) => r.expiresAt),
+        concert.activeTtlSeconds,
+        deps.settings.holdTtlSeconds,
+      );
+    }
     await em.flush();
     return answer;
   });

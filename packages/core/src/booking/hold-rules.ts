@@ -3,12 +3,13 @@ import { CheckConstraintViolationException, OptimisticLockError, UniqueConstrain
 import { Seat } from '@frontrow/db';
 import { SEATS_PER_SCHEDULE } from '../concert/create-concert.ts';
 import { DomainError } from '../errors.ts';
+import { wellFormedText } from '../text.ts';
 
 /** At most this many seats held by one user in one concert, across its dates (and so in one hold). */
 export const MAX_SEATS_PER_USER = 4;
 
 /** A reservation id on the wire: the decimal of a bigint key, small enough that PostgreSQL never rejects it. */
-export const reservationIdSchema = z.string().regex(/^[1-9][0-9]{0,17}$/, 'expected a reservation id (a decimal number)');
+export const reservationIdSchema = wellFormedText.regex(/^[1-9][0-9]{0,17}$/, 'expected a reservation id (a decimal number)');
 
 /** The seats of one hold: 1…4 distinct numbers of the 50 of a performance. */
 export const seatNumbersSchema = z

@@ -66,7 +66,8 @@ export async function holdSeats(
   return await inTransaction(deps.em, async (em) => {
     const now = deps.clock.now();
     const token = await lockAdmittedToken(em, holder, now);
-    const schedule = await em.findOne(Schedule, { concert: input.concertId, date: input.date });
+    // with its concert (no lock on either): the concert's active time bounds what the hold extends
+    const schedule = await em.findOne(Schedule, { concert: input.concertId, date: input.date }, { populate: ['concert'] });
     // a performance that has started is no longer on sale
     if (!schedule || schedule.startsAt <= now) {
       throw new DomainError('SCHEDULE_NOT_FOUND', `no upcoming performance of concert ${input.concertId} on ${input.date}`);
@@ -109,8 +110,8 @@ export async function holdSeats(
       expiresAt,
     });
     for (const seat of wanted) seat.holdFor(reservation, expiresAt, now);
-    // invariant 5: an admitted user can always pay for what they hold
-    token.extendTo(expiresAt);
+    // invariant 5: an admitted user can pay for what they hold, within the cap of one hold past the active time
+    token.extendForHold([...live.map((r) => r.expiresAt), expiresAt], schedule.concert.activeTtlSeconds, deps.settings.holdTtlSeconds);
 
     try {
       await em.flush();

@@ -3,12 +3,13 @@ import { Concert, Schedule, Seat, ticketSequenceName } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { CONCERT_TIME_ZONE, concertToday, isoDate } from '../dates.ts';
+import { wellFormedText } from '../text.ts';
 
 export const SEATS_PER_SCHEDULE = 50;
 
 export const createConcertInput = z.object({
-  title: z.string().trim().min(1).max(200),
-  venue: z.string().trim().min(1).max(200),
+  title: wellFormedText.trim().min(1).max(200),
+  venue: wellFormedText.trim().min(1).max(200),
   dates: z
     .array(isoDate)
     .min(1)

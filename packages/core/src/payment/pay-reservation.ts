@@ -4,9 +4,10 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { inSqlTransaction } from '../unit-of-work.ts';
 import { idempotencyKey, replayOnUniqueViolation } from '../wallet/idempotency.ts';
+import { wellFormedText } from '../text.ts';
 
 /** A bigint key as the wire carries it: decimal, and small enough that PostgreSQL never rejects it. */
-const recordId = z.string().regex(/^[1-9][0-9]{0,17}$/, 'expected a decimal id');
+const recordId = wellFormedText.regex(/^[1-9][0-9]{0,17}$/, 'expected a decimal id');
 
 /** What the client sends; who pays comes from the queue token. */
 export const payReservationInput = z.object({

@@ -5,6 +5,7 @@ import { DomainError } from '../errors.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { idempotencyKey, replayOnUniqueViolation } from './idempotency.ts';
 import { lockOrOpenWallet } from './wallet-lock.ts';
+import { wellFormedText } from '../text.ts';
 
 export const MAX_CHARGE = 1_000_000;
 
@@ -17,7 +18,7 @@ export const chargeWalletInput = z.object({
 export type ChargeWalletInput = z.input<typeof chargeWalletInput>;
 
 /** An operator's top-up or correction (`frontrow wallet charge`): an ADJUSTMENT row with its reason. */
-export const adjustWalletInput = chargeWalletInput.extend({ reason: z.string().min(1).max(200) });
+export const adjustWalletInput = chargeWalletInput.extend({ reason: wellFormedText.min(1).max(200) });
 export type AdjustWalletInput = z.input<typeof adjustWalletInput>;
 export type WalletCharge = { userId: string; balance: number; transactionId: string };
 

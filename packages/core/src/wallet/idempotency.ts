@@ -1,11 +1,11 @@
-import { z } from 'zod';
 import { UniqueConstraintViolationException } from '@frontrow/db';
+import { wellFormedText } from '../text.ts';
 
 /**
  * A client's idempotency key. One namespace per user across `wallet.charge` and `payments.pay`: a key
  * names one request, so a key already spent on a charge is IDEMPOTENCY_KEY_REUSED when sent with a pay.
  */
-export const idempotencyKey = z.string().min(1).max(200);
+export const idempotencyKey = wellFormedText.min(1).max(200);
 
 /**
  * Runs a unit of work again once if it lost a race on a unique index (two first calls with one key,

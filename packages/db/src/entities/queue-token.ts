@@ -38,9 +38,35 @@ export class QueueToken extends QueueTokenSchema.class {
     return this.status === 'ACTIVE' && this.activeUntil !== null && this.activeUntil !== undefined && this.activeUntil > now;
   }
 
-  /** A hold keeps its holder admitted at least until the hold lapses (invariant 5). */
-  extendTo(until: Date): void {
-    if (this.activeUntil === null || this.activeUntil === undefined || this.activeUntil < until) this.activeUntil = until;
+  /**
+   * The latest a hold may keep this token ACTIVE: admission + active time + one hold time (API.md), so
+   * hold, cancel, hold… cannot squat a place. Undefined for a token with no admission time (rows from
+   * before it was recorded): they keep the old rule, unbounded.
+   */
+  holdCapAt(activeTtlSeconds: number, holdTtlSeconds: number): number | undefined {
+    return this.activatedAt ? this.activatedAt.getTime() + (activeTtlSeconds + holdTtlSeconds) * 1000 : undefined;
+  }
+
+  /**
+   * A new hold (invariant 5): ACTIVE at least until the latest of the user's live holds lapses, within the
+   * cap; never shortened (a later `activeUntil` is the admission's own).
+   */
+  extendForHold(liveHoldExpiries: readonly Date[], activeTtlSeconds: number, holdTtlSeconds: number): void {
+    const latest = Math.max(...liveHoldExpiries.map((expiry) => expiry.getTime()));
+    const until = Math.min(latest, this.holdCapAt(activeTtlSeconds, holdTtlSeconds) ?? latest);
+    if (!this.activeUntil || this.activeUntil.getTime() < until) this.activeUntil = new Date(until);
+  }
+
+  /**
+   * A hold cancelled extends nothing any more: ACTIVE only until the admission's active time ends or the
+   * user's other live holds lapse, whichever is later, within the cap; never lengthened.
+   */
+  shortenAfterCancel(otherLiveHoldExpiries: readonly Date[], activeTtlSeconds: number, holdTtlSeconds: number): void {
+    const cap = this.holdCapAt(activeTtlSeconds, holdTtlSeconds);
+    if (cap === undefined || !this.activatedAt || !this.activeUntil) return;
+    const admittedUntil = this.activatedAt.getTime() + activeTtlSeconds * 1000;
+    const until = Math.min(cap, Math.max(admittedUntil, ...otherLiveHoldExpiries.map((expiry) => expiry.getTime())));
+    if (until < this.activeUntil.getTime()) this.activeUntil = new Date(until);
   }
 }
 QueueTokenSchema.setClass(QueueToken);
