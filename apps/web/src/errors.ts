@@ -27,6 +27,11 @@ export const REASON_SENTENCES: Record<string, string> = {
   BUSY: 'We are very busy right now. Please try again in a moment.',
   RATE_LIMITED: 'Too many tries from your connection. Please wait a minute and try again.',
   PAYLOAD_TOO_LARGE: 'That request was too large.',
+  // the transport's refusals: a page out of step with the API it talks to
+  NOT_FOUND: 'This page is out of date. Please reload it.',
+  METHOD_NOT_ALLOWED: 'This page is out of date. Please reload it.',
+  UNSUPPORTED_MEDIA_TYPE: 'This page is out of date. Please reload it.',
+  BATCH_TOO_LARGE: 'Too much was asked at once. Please try again.',
   NOT_OPERATOR: 'This page is for operators. Please sign in with an operator account.',
   DEV_SIGN_IN_DISABLED: 'Sign-in by name is only for development. Please use your account sign-in.',
   // reasons the crowd controls bring (a sale closed, sold out, a no-show's place freed)

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { wellFormedText } from '@frontrow/core';
 import { fail } from '../errors.ts';
 import { publicProcedure, router } from '../trpc.ts';
 
 /** A person's name as the development sign-in takes it: the token's subject. */
-const devSignInInput = z.object({ name: z.string().trim().min(1).max(64) });
+const devSignInInput = z.object({ name: wellFormedText.trim().min(1).max(64) });
 
 export const authRouter = router({
   /**
