@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, DomainSettings, IdentityVerifier, JobScheduler, TokenSigner } from '@frontrow/core';
+import type { AdmissionMemory, Clock, DomainSettings, IdentityVerifier, JobScheduler, TokenSigner, WatchRegistry } from '@frontrow/core';
 import type { EntityManager } from '@frontrow/db';
 
 /** What procedures run on: tests, the CLI and the worker build the same thing (docs/ARCHITECTURE.md#how-a-request-flows). */
@@ -11,6 +11,10 @@ export type InnerContext = {
   tokens: TokenSigner;
   /** Verifies identity tokens (the operator's sign-in, or development tokens): who the caller is. */
   identities: IdentityVerifier;
+  /** The process's in-memory admission state: WAITING polls and `queue.watch` streams read it, not the database. */
+  admissions?: AdmissionMemory;
+  /** The open `queue.watch` streams: one per token, at most WATCH_MAX_STREAMS. */
+  watches?: WatchRegistry;
   /** Fired by procedures that change what a queue watcher sees (admission nudges, leave). */
   events?: ApiEvents;
 };

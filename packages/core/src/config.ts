@@ -10,6 +10,7 @@ export const configSchema = z
     QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
     QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
     QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+    WATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),

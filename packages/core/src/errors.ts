@@ -21,6 +21,7 @@ export const ERROR_REASONS = [
   'BALANCE_LIMIT_EXCEEDED',
   'BUSY',
   'RATE_LIMITED',
+  'STREAM_LIMIT',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

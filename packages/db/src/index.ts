@@ -2,6 +2,7 @@ export * from './entities/index.ts';
 export { ormConfig, openOrm, type OrmOptions } from './orm.ts';
 export { migrate, type MigrationResult } from './migrate.ts';
 export { freePort } from './net.ts';
+export { listen, type Listener, type ListenOptions } from './listen.ts';
 export { ticketSequenceName } from './sequences.ts';
 export { queryPrepared, executeScript, type ScriptStatement, inPreparedTransaction, type PreparedTransaction } from './prepared.ts';
 export { MikroORM, EntityManager, OptimisticLockError, UniqueConstraintViolationException, LockMode } from '@mikro-orm/postgresql';

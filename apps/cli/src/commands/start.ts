@@ -64,7 +64,16 @@ async function start(config: Config, report: StartReport): Promise<void> {
   const [
     { default: closeWithGrace },
     { buildServer },
-    { createIdentityVerifier, createTokenSigner, domainSettings, resolveAuth, resolveTokenSecret, systemClock },
+    {
+      AdmissionMemory,
+      WatchRegistry,
+      createIdentityVerifier,
+      createTokenSigner,
+      domainSettings,
+      resolveAuth,
+      resolveTokenSecret,
+      systemClock,
+    },
     { migrate, openOrm },
     { bossJobScheduler, startBoss },
     { allJobs, buildWorker },
@@ -110,6 +119,13 @@ async function start(config: Config, report: StartReport): Promise<void> {
     stack.push(() => boss.stop({ graceful: true, timeout: 5_000 }));
     const settings = domainSettings(config);
     const jobs = bossJobScheduler(boss);
+    const admissions = new AdmissionMemory({
+      em: orm.em,
+      databaseUrl,
+      onError: (error) =>
+        log?.warn({ err: error instanceof Error ? error.message : String(error) }, 'admission state: read or LISTEN failed'),
+    });
+    stack.push(() => admissions.close());
     const app = await buildServer({
       orm,
       inner: {
@@ -119,6 +135,8 @@ async function start(config: Config, report: StartReport): Promise<void> {
         settings,
         tokens: createTokenSigner(secret),
         identities: createIdentityVerifier(auth),
+        admissions,
+        watches: new WatchRegistry(config.WATCH_MAX_STREAMS),
       },
       logger,
       queueEnterRateLimit: config.QUEUE_ENTER_RATE_LIMIT,
