@@ -314,6 +314,36 @@ describe('queue.watch from one reader', () => {
     await eventually(() => (s.watches.size === 0 && s.memory.size().subscribers === 0 ? true : undefined));
   });
 
+  it("reads an admitted token's row only when a notification names it, not on every admission round", async () => {
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 600_000 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const concertId = await concert({ maxActive: 1 });
+    const admitted = await enter(s, concertId);
+    for (let i = 0; i < 5; i++) await enter(s, concertId);
+    await admitQueue(otherDeps(), { concertId });
+    await status(s, admitted.token);
+    await s.memory.refresh();
+
+    const stream = watch(s.url, admitted.token, (events) => events.length === 2 || 'event' in (events.at(-1) ?? {}));
+    await eventually(() => (s.watches.size === 1 ? true : undefined));
+    const readsBefore = s.memory.counts.reads;
+    const roundTrips = await checkouts(async () => {
+      for (let maxActive = 2; maxActive <= 4; maxActive++) {
+        await configureQueue(otherDeps(), { concertId, maxActive });
+        await admitQueue(otherDeps(), { concertId });
+        const through = maxActive;
+        await eventually(() =>
+          s.memory.waitingState({ ...admitted.claims, ticket: 6 }, new Date())?.admittedThrough === through ? true : undefined,
+        );
+      }
+    });
+    expect(roundTrips).toBe(s.memory.counts.reads - readsBefore);
+    // its leave (elsewhere) names it: the stream reads its row and ends
+    const guardRead = await readTicketState(other.em.fork(), admitted.claims, new Date());
+    await leaveQueue(otherDeps(), { token: admitted.token, ticket: guardRead ?? fail() });
+    expect((await stream).map((e) => ('status' in e ? e.status : e.event))).toEqual(['ACTIVE', 'CANCELLED']);
+  });
+
   it('keeps one live stream per queue token: a new one ends the old', async () => {
     const s = await serve({ databaseUrl: db.url });
     const concertId = await concert({ maxActive: 1 });

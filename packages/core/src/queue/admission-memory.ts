@@ -3,7 +3,7 @@ import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
 import { FINAL_STATUSES, type TicketState, ticketStateOf } from './ticket.ts';
 import type { TokenClaims } from './token-signer.ts';
 
-/** The channel the database's triggers notify (migration 0007): the payload is a concert id. */
+/** The channel the database's triggers notify (migration 0007): `<concert id>` or `<concert id>:<token id>`. */
 export const QUEUE_CHANNEL = 'frontrow_queue';
 
 export type AdmissionMemoryOptions = {
@@ -69,6 +69,8 @@ export class AdmissionMemory {
   readonly #onError: (error: unknown) => void;
   readonly #concerts = new Map<string, ConcertState>();
   readonly #subscribers = new Map<string, Set<() => void>>();
+  /** `queue.watch` streams of one token each, told when a notification names their token. */
+  readonly #tokenSubscribers = new Map<string, Set<() => void>>();
   /** Concerts to read at the next read; `#notified` those named by a notification (their streams look again). */
   readonly #dirty = new Set<string>();
   readonly #notified = new Set<string>();
@@ -95,7 +97,7 @@ export class AdmissionMemory {
         channel: QUEUE_CHANNEL,
         onNotify: (payload) => this.#notify(payload),
         // notifications sent while nobody listened are lost: read everything again
-        onListening: () => this.#refreshAll(),
+        onListening: () => this.#relisten(),
         onError: (error) => this.#onError(error),
       });
     }
@@ -147,20 +149,24 @@ export class AdmissionMemory {
 
   /** `fn` is called after each read that changed the concert's state or followed a notification naming it. */
   subscribe(concertId: string, fn: () => void): () => void {
-    const set = this.#subscribers.get(concertId) ?? new Set();
-    this.#subscribers.set(concertId, set);
-    set.add(fn);
+    const unsubscribe = addTo(this.#subscribers, concertId, fn);
     if (!this.#concerts.has(concertId)) this.#want(concertId);
-    return () => {
-      set.delete(fn);
-      if (set.size === 0 && this.#subscribers.get(concertId) === set) this.#subscribers.delete(concertId);
-    };
+    return unsubscribe;
+  }
+
+  /**
+   * `fn` is called when a notification names token `tokenId` (it ended, or its `activeUntil` moved), and
+   * after the LISTEN connection was re-established (what was sent meanwhile is lost).
+   */
+  subscribeToken(tokenId: string, fn: () => void): () => void {
+    return addTo(this.#tokenSubscribers, tokenId, fn);
   }
 
   /** Concerts held and streams subscribed, for /metrics and tests. */
   size(): { concerts: number; subscribers: number } {
     let subscribers = 0;
     for (const set of this.#subscribers.values()) subscribers += set.size;
+    for (const set of this.#tokenSubscribers.values()) subscribers += set.size;
     return { concerts: this.#concerts.size, subscribers };
   }
 
@@ -179,10 +185,19 @@ export class AdmissionMemory {
 
   #notify(payload: string): void {
     this.counts.notifications++;
-    if (!this.#concerts.has(payload) && !this.#subscribers.has(payload)) return;
-    this.#notified.add(payload);
-    this.#dirty.add(payload);
+    const [concertId = '', tokenId] = payload.split(':');
+    // the token's row is committed (notifications are sent at commit): its stream may read it now
+    if (tokenId !== undefined) for (const fn of this.#tokenSubscribers.get(tokenId) ?? []) fn();
+    if (!this.#concerts.has(concertId) && !this.#subscribers.has(concertId)) return;
+    this.#notified.add(concertId);
+    this.#dirty.add(concertId);
     this.#kick();
+  }
+
+  /** After a (re)connection of LISTEN: every concert is read again and every token stream looks again. */
+  #relisten(): void {
+    this.#refreshAll();
+    for (const set of this.#tokenSubscribers.values()) for (const fn of set) fn();
   }
 
   #want(concertId: string): void {
@@ -246,6 +261,16 @@ export class AdmissionMemory {
       for (const fn of this.#subscribers.get(id) ?? []) fn();
     }
   }
+}
+
+function addTo(map: Map<string, Set<() => void>>, key: string, fn: () => void): () => void {
+  const set = map.get(key) ?? new Set();
+  map.set(key, set);
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (set.size === 0 && map.get(key) === set) map.delete(key);
+  };
 }
 
 const FINISHED = [...FINAL_STATUSES].map((status) => `'${status}'`).join(', ');

@@ -37,13 +37,21 @@ export async function* watchTicket(deps: WatchDeps, input: WatchTicketInput): As
   yield sent;
   const admissions = deps.admissions;
   const changed = new Pulse();
-  const unsubscribe = admissions?.subscribe(claims.concertId, changed.fire);
+  const unsubscribe = [
+    admissions?.subscribe(claims.concertId, () => changed.fire('concert')),
+    admissions?.subscribeToken(claims.tokenId, () => changed.fire('token')),
+  ];
   try {
     while (!FINAL_STATUSES.has(sent.status)) {
-      const waited = admissions
+      const reasons = admissions
         ? await changed.wait(input.signal, lapseInMs(sent, deps.clock.now()))
-        : await pause(input.everyMs ?? 500, input.signal);
-      if (!waited) return;
+        : (await pause(input.everyMs ?? 500, input.signal))
+          ? new Set(['tick'])
+          : null;
+      if (!reasons) return;
+      // the concert's changes move a WAITING token; an admitted one changes only when a notification names
+      // it (a payment, a leave, a longer activeUntil) or when it lapses (the wait's timeout: no reason)
+      if (sent.status === 'ACTIVE' && reasons.size === 1 && reasons.has('concert')) continue;
       const now = deps.clock.now();
       const state = admissions?.waitingState(claims, now) ?? (await readTicketState(deps.em, claims, now));
       if (!state) return;
@@ -53,7 +61,7 @@ export async function* watchTicket(deps: WatchDeps, input: WatchTicketInput): As
       yield sent;
     }
   } finally {
-    unsubscribe?.();
+    for (const stop of unsubscribe) stop?.();
   }
 }
 
@@ -63,20 +71,20 @@ function lapseInMs(ticket: QueueTicket, now: Date): number | undefined {
   return Math.max(0, new Date(ticket.activeUntil).getTime() - now.getTime()) + 1;
 }
 
-/** A wake-up that is not lost when it fires while nobody waits. */
+/** Wake-ups that are not lost when they come while nobody waits, with what they were for. */
 class Pulse {
-  #fired = false;
+  #reasons = new Set<string>();
   #wake: (() => void) | undefined;
 
-  readonly fire = (): void => {
-    this.#fired = true;
+  fire(reason: string): void {
+    this.#reasons.add(reason);
     this.#wake?.();
-  };
+  }
 
-  /** True on a fire (or after `timeoutMs`), false when `signal` aborted. */
-  async wait(signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<boolean> {
-    if (signal?.aborted) return false;
-    if (!this.#fired) {
+  /** The reasons fired since the last wait (none after `timeoutMs`), or null when `signal` aborted. */
+  async wait(signal: AbortSignal | undefined, timeoutMs: number | undefined): Promise<Set<string> | null> {
+    if (signal?.aborted) return null;
+    if (this.#reasons.size === 0) {
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
       await new Promise<void>((resolve) => {
@@ -88,10 +96,11 @@ class Pulse {
       this.#wake = undefined;
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) return false;
+      if (signal?.aborted) return null;
     }
-    this.#fired = false;
-    return true;
+    const reasons = this.#reasons;
+    this.#reasons = new Set();
+    return reasons;
   }
 }
 

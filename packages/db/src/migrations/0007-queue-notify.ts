@@ -4,7 +4,8 @@ import { Migration } from '@mikro-orm/migrations';
  * Waiting costs the database nothing (docs/ARCHITECTURE.md#the-queue): each API process keeps every
  * concert's admission state in memory and answers a WAITING token's status from it. What it must learn
  * is pushed on the channel `frontrow_queue` (payload: the concert id), by triggers, so no code path that
- * changes a concert or ends a waiting token can forget to say so:
+ * changes a concert or ends a waiting token can forget to say so (a token's change names the token too:
+ * `<concert id>:<token id>`, so only that token's `queue.watch` stream reads its row):
  * - any change of a concert row (an admission round's `admitted_through`, `active_count`, the rate; an
  *   operator's settings), sent at commit;
  * - a token whose status changes other than by admission (a leave, a payment, an expiry), or whose
@@ -24,7 +25,7 @@ begin
 end $$;`);
     this.addSql(`create function frontrow_queue_token_notify() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('frontrow_queue', new.concert_id::text);
+  perform pg_notify('frontrow_queue', new.concert_id::text || ':' || new.id::text);
   return null;
 end $$;`);
     this.addSql(
