@@ -18,6 +18,11 @@ export type ListenOptions = {
 export type Listener = {
   /** True while a connection listens. */
   readonly listening: boolean;
+  /**
+   * A named prepared statement on the listening connection, or null while there is none: a reader of its
+   * own that never waits for the pool, however busy the pool is.
+   */
+  query<T extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> | null;
   close(): Promise<void>;
 };
 
@@ -47,7 +52,7 @@ export function listen(options: ListenOptions): Listener {
 
   async function connect(): Promise<void> {
     if (closed) return;
-    const next = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 5_000 });
+    const next = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 5_000, query_timeout: 5_000 });
     client = next;
     next.on('error', lost);
     next.on('end', () => {
@@ -71,6 +76,10 @@ export function listen(options: ListenOptions): Listener {
   return {
     get listening() {
       return listening;
+    },
+    query<T extends pg.QueryResultRow>(name: string, text: string, values: unknown[]) {
+      if (!listening || !client) return null;
+      return client.query<T>({ name, text, values }).then((result) => result.rows);
     },
     async close() {
       closed = true;

@@ -116,7 +116,7 @@ for (const token of tokens) {
     if (failed++ === 0) console.log(`  a stream failed: ${error.message}`);
   });
   requests.push(req);
-  if (requests.length % 500 === 0) await sleep(50);
+  if (requests.length % 200 === 0) await sleep(100);
 }
 for (let waited = 0; open + failed < count; waited++) {
   if (waited % 50 === 0) console.log(`  ${open} open, ${failed} failed, RSS ${rssMb()} MB`);

@@ -234,7 +234,12 @@ export class AdmissionMemory {
       let rows: ConcertRead[];
       try {
         this.counts.reads++;
-        rows = await queryPrepared<ConcertRead>(this.#em, 'frontrow_admission_memory', ADMISSION_MEMORY_SQL, [ids, this.#maxGone]);
+        // on the LISTEN connection when there is one: the reader never queues behind a busy pool (whose
+        // polls, if this state went stale, would keep it busy)
+        const values = [ids, this.#maxGone];
+        rows =
+          (await this.#listener?.query<ConcertRead>('frontrow_admission_memory', ADMISSION_MEMORY_SQL, values)) ??
+          (await queryPrepared<ConcertRead>(this.#em, 'frontrow_admission_memory', ADMISSION_MEMORY_SQL, values));
       } catch (error) {
         // the states age past maxStaleMs and polls read the database; the timer tries again
         this.#onError(error);
