@@ -52,7 +52,13 @@ export function listen(options: ListenOptions): Listener {
 
   async function connect(): Promise<void> {
     if (closed) return;
-    const next = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 5_000, query_timeout: 5_000 });
+    const next = new pg.Client({
+      connectionString: options.databaseUrl,
+      connectionTimeoutMillis: 5_000,
+      query_timeout: 5_000,
+      // how an operator tells this connection apart in pg_stat_activity
+      application_name: `frontrow listen ${options.channel}`,
+    });
     client = next;
     next.on('error', lost);
     next.on('end', () => {

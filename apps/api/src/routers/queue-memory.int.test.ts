@@ -208,6 +208,31 @@ describe('what the memory learns, and how stale it may be', () => {
     expect((await status(s, second.token)).status).toBe('CANCELLED');
   });
 
+  it('reopens a LISTEN connection that was cut, and reads everything again', async () => {
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 600_000 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const concertId = await concert({ maxActive: 1 });
+    await enter(s, concertId);
+    const second = await enter(s, concertId);
+    await status(s, second.token);
+    await s.memory.refresh();
+    const readsBefore = s.memory.counts.reads;
+
+    // the server ends the listening session (a failover, a restart, a network cut)
+    const cut = await other.em
+      .getConnection()
+      .execute<{ cut: boolean }[]>(
+        `select pg_terminate_backend(pid) as cut from pg_stat_activity where datname = current_database() and application_name = 'frontrow listen frontrow_queue'`,
+      );
+    expect(cut.length).toBeGreaterThan(0);
+    await eventually(() => (!s.memory.listening ? true : undefined));
+    await eventually(() => (s.memory.listening && s.memory.counts.reads > readsBefore ? true : undefined));
+    // and it listens again: an admission elsewhere reaches it with no timer to help
+    await admitQueue(otherDeps(), { concertId });
+    await eventually(() => (s.memory.waitingState(second.claims, new Date())?.admittedThrough === 1 ? true : undefined));
+    expect(await status(s, second.token)).toMatchObject({ status: 'WAITING', position: 1 });
+  });
+
   it('answers nothing from a state older than the staleness bound', async () => {
     const s = await serve({ refreshMs: 600_000, maxStaleMs: 300 });
     const concertId = await concert();
