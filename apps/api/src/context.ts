@@ -1,5 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Clock, DevSignIn, DomainSettings, IdentityVerifier, JobScheduler, TokenSigner } from '@frontrow/core';
+import type {
+  AdmissionMemory,
+  Clock,
+  DevSignIn,
+  DomainSettings,
+  IdentityVerifier,
+  JobScheduler,
+  TokenSigner,
+  WatchRegistry,
+} from '@frontrow/core';
 import type { EntityManager } from '@frontrow/db';
 
 /** What procedures run on: tests, the CLI and the worker build the same thing (docs/ARCHITECTURE.md#how-a-request-flows). */
@@ -16,6 +25,10 @@ export type InnerContext = {
    * set only when the API trusts development tokens and no identity provider (`devSignInFor`).
    */
   devSignIn?: DevSignIn | undefined;
+  /** The process's in-memory admission state: WAITING polls and `queue.watch` streams read it, not the database. */
+  admissions?: AdmissionMemory;
+  /** The open `queue.watch` streams: one per token, at most WATCH_MAX_STREAMS. */
+  watches?: WatchRegistry;
 };
 
 export type Context = InnerContext & {

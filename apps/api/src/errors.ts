@@ -34,6 +34,7 @@ export const REASON_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   BATCH_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  STREAM_LIMIT: 'SERVICE_UNAVAILABLE',
 } as const satisfies Record<ErrorReason, TRPC_ERROR_CODE_KEY>;
 
 /** Carries the reason through tRPC to the error formatter. */

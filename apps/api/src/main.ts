@@ -4,6 +4,8 @@
  */
 import closeWithGrace from 'close-with-grace';
 import {
+  AdmissionMemory,
+  WatchRegistry,
   createIdentityVerifier,
   createTokenSigner,
   devSignInFor,
@@ -30,6 +32,13 @@ try {
   await assertSchemaCurrent(orm, databaseName(config.DATABASE_URL));
   // a sender only: jobs are run by worker processes
   let logError: (error: Error) => void = (error) => console.error('pg-boss error', error.message);
+  // WAITING polls and queue.watch streams are answered from this process's copy of the admission state
+  let logWarn: (error: unknown, message: string) => void = () => undefined;
+  const admissions = new AdmissionMemory({
+    em: orm.em,
+    databaseUrl: config.DATABASE_URL,
+    onError: (error) => logWarn(error, 'admission state: read or LISTEN failed (retrying)'),
+  });
   const boss = await startBoss({ databaseUrl: config.DATABASE_URL, listen: false, onError: (error) => logError(error) });
   const app = await buildServer({
     orm,
@@ -41,6 +50,8 @@ try {
       tokens: createTokenSigner(secret),
       identities: createIdentityVerifier(auth),
       devSignIn: devSignInFor(auth),
+      admissions,
+      watches: new WatchRegistry(config.WATCH_MAX_STREAMS),
     },
     webRoot: config.WEB_ROOT ?? DEFAULT_WEB_ROOT,
     logger: { level: config.LOG_LEVEL },
@@ -53,11 +64,15 @@ try {
   logError = (error) => {
     if (!app.databaseState.failed(error, 'pg-boss')) app.log.warn({ err: error }, 'pg-boss error');
   };
+  logWarn = (error, message) => {
+    if (!app.databaseState.failed(error, 'admission state')) app.log.warn({ err: error }, message);
+  };
 
   closeWithGrace({ delay: 20_000, logger: { error: (message: unknown) => app.log.error(message) } }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'stopping after an uncaught error');
     else app.log.info({ signal }, 'stopping: draining requests in flight');
     await app.close();
+    await admissions.close();
     await boss.stop({ graceful: true, timeout: 5_000 });
     await orm.close(true);
     app.log.info('stopped');

@@ -158,9 +158,14 @@ function knownTicket(ticket: TicketState | null): TicketState {
   return ticket;
 }
 
-/** Any valid token, whatever its status, sent by anyone: for `queue.status` and `queue.watch`. */
+/**
+ * Any valid token, whatever its status, sent by anyone: for `queue.status` and `queue.watch`. A WAITING
+ * token is answered from the process's in-memory admission state when it can be (no query); any other
+ * reads its row.
+ */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
-  const ticket = knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
+  const now = ctx.clock.now();
+  const ticket = ctx.admissions?.waitingState(ctx.claims, now) ?? knownTicket(await readTicketState(ctx.em, ctx.claims, now));
   return next({ ctx: { ticket } });
 });
 

@@ -15,6 +15,7 @@ describe('configuration', () => {
       HOLD_TTL_SECONDS: 300,
       QUEUE_MAX_ACTIVE: 100,
       QUEUE_ACTIVE_TTL_SECONDS: 600,
+      WATCH_MAX_STREAMS: 10_000,
     });
   });
 
@@ -34,6 +35,7 @@ describe('configuration', () => {
     ['QUEUE_MAX_ACTIVE', '-1'],
     ['QUEUE_ACTIVE_TTL_SECONDS', 'abc'],
     ['QUEUE_ENTER_RATE_LIMIT', '-5'],
+    ['WATCH_MAX_STREAMS', '0'],
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['TOKEN_SECRET', 'short'],
     ['LOG_LEVEL', 'loud'],

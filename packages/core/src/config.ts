@@ -22,6 +22,7 @@ export const configSchema = z
       )
       .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()])).min(1))
       .optional(),
+    WATCH_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     WEB_ROOT: z.string().min(1).optional(),

@@ -29,6 +29,7 @@ export const ERROR_REASONS = [
   'UNSUPPORTED_MEDIA_TYPE',
   'PAYLOAD_TOO_LARGE',
   'BATCH_TOO_LARGE',
+  'STREAM_LIMIT',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

@@ -20,6 +20,8 @@ export * from './queue/concerts-to-admit.ts';
 export * from './queue/queue-stats.ts';
 export * from './queue/configure-queue.ts';
 export * from './queue/watch-ticket.ts';
+export * from './queue/admission-memory.ts';
+export * from './queue/watch-registry.ts';
 export * from './queue/nudge-admission.ts';
 export * from './token-secret.ts';
 export * from './identity/identity.ts';

@@ -10,6 +10,7 @@ export {
   databaseName,
 } from './migrate.ts';
 export { freePort } from './net.ts';
+export { listen, type Listener, type ListenOptions } from './listen.ts';
 export { ticketSequenceName } from './sequences.ts';
 export { queryPrepared, executeScript, type ScriptStatement, inPreparedTransaction, type PreparedTransaction } from './prepared.ts';
 export { MikroORM, EntityManager, OptimisticLockError, UniqueConstraintViolationException, LockMode } from '@mikro-orm/postgresql';

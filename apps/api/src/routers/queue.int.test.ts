@@ -6,6 +6,7 @@ import { callerContext, type InnerContext } from '../context.ts';
 import { appRouter } from '../router.ts';
 import { buildServer } from '../server.ts';
 import { createCallerFactory } from '../trpc.ts';
+import { type SseEvent, sse } from '../sse.testing.ts';
 import { signIn, type TestUser, testInnerContext } from '../testing.ts';
 
 let db: TestDatabase;
@@ -298,32 +299,6 @@ describe('the guard, over HTTP', () => {
     expect(outcome(await get('concerts.availableDates', { concertId: other }, bearer(ticket)))).toBe('403 WRONG_CONCERT');
   });
 });
-
-type SseEvent = { event: string; data: string; id?: string };
-
-/** The events of a Server-Sent Events response, as they arrive; stops when the server ends the stream. */
-async function* sse(url: string, headers: Record<string, string>, signal: AbortSignal): AsyncGenerator<SseEvent> {
-  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal });
-  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-  if (!res.body) throw new Error('no body');
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const fields = new Map(
-        block
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
-      );
-      if (fields.size === 0) continue;
-      yield { event: fields.get('event') ?? 'message', data: fields.get('data') ?? '', id: fields.get('id') };
-    }
-  }
-}
 
 /** The QueueTicket events of a watch, driving the test with `onTicket` after each; ends with the stream. */
 async function watch(url: string, headers: Record<string, string>, onTicket: (ticket: QueueTicket) => Promise<'stop' | undefined>) {

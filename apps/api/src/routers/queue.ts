@@ -1,7 +1,9 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
+import { DomainError, enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
 import { QUEUE_TOKEN_STATUSES } from '@frontrow/db';
+import type { Context } from '../context.ts';
+import { ReasonedTRPCError } from '../errors.ts';
 import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';
 
 /** API.md's `QueueTicket`. */
@@ -45,19 +47,38 @@ function safeJson(raw: string): unknown {
   }
 }
 
+/**
+ * The stream's place among the process's open streams. Thrown inside a subscription, a DomainError would
+ * not pass the procedures' error mapping (which sees only the resolver's result): mapped here.
+ */
+function openStream(ctx: Context & { ticket: { tokenId: string } }, signal: AbortSignal | undefined) {
+  try {
+    return ctx.watches?.open(ctx.ticket.tokenId, signal);
+  } catch (error) {
+    if (error instanceof DomainError) throw new ReasonedTRPCError(error.reason, error.message, error);
+    throw error;
+  }
+}
+
 export const queueRouter = router({
   // the signed-in user's place: a live token is only ever handed to its owner
   enter: identifiedProcedure
     .input(enterInput)
     .output(queueTicket)
     .mutation(({ ctx, input }) => enterQueue(ctx, { ...input, userId: ctx.user.userId })),
-  /** The hot path of a flash crowd: the guard's one primary-key read is the whole answer. */
+  /** The hot path of a flash crowd: the guard's answer (from memory for a WAITING token, else one primary-key read) is the whole answer. */
   status: ticketProcedure.output(queueTicket).query(({ ctx }) => toQueueTicket(ctx.token, ctx.ticket)),
   leave: ownTicketProcedure.output(queueTicket).mutation(({ ctx }) => leaveQueue(ctx, { token: ctx.token, ticket: ctx.ticket })),
   watch: tokenFromConnectionParams.concat(ticketProcedure).subscription(async function* ({ ctx, signal }) {
-    for await (const ticket of watchTicket(ctx, { token: ctx.token, ticket: ctx.ticket, signal })) {
-      // the event id says what changed, so a reconnecting client's Last-Event-ID names the state it saw
-      yield tracked(`${ticket.status}:${ticket.position ?? ''}:${ticket.activeUntil ?? ''}:${ticket.estimatedWaitSeconds ?? ''}`, ticket);
+    // one live stream per token (a new one ends this one), at most WATCH_MAX_STREAMS per process
+    const stream = openStream(ctx, signal);
+    try {
+      for await (const ticket of watchTicket(ctx, { token: ctx.token, ticket: ctx.ticket, signal: stream?.signal ?? signal })) {
+        // the event id says what changed, so a reconnecting client's Last-Event-ID names the state it saw
+        yield tracked(`${ticket.status}:${ticket.position ?? ''}:${ticket.activeUntil ?? ''}:${ticket.estimatedWaitSeconds ?? ''}`, ticket);
+      }
+    } finally {
+      stream?.close();
     }
   }),
 });

@@ -69,7 +69,17 @@ async function start(config: Config, report: StartReport): Promise<void> {
   const [
     { default: closeWithGrace },
     { buildServer, DEFAULT_WEB_ROOT },
-    { createIdentityVerifier, createTokenSigner, devSignInFor, domainSettings, resolveAuth, resolveTokenSecret, systemClock },
+    {
+      AdmissionMemory,
+      WatchRegistry,
+      createIdentityVerifier,
+      createTokenSigner,
+      devSignInFor,
+      domainSettings,
+      resolveAuth,
+      resolveTokenSecret,
+      systemClock,
+    },
     { migrate, openOrm },
     { bossJobScheduler, startBoss },
     { allJobs, buildWorker },
@@ -119,6 +129,13 @@ async function start(config: Config, report: StartReport): Promise<void> {
     stack.push(() => boss.stop({ graceful: true, timeout: 5_000 }));
     const settings = domainSettings(config);
     const jobs = bossJobScheduler(boss);
+    const admissions = new AdmissionMemory({
+      em: orm.em,
+      databaseUrl,
+      // through the same filter as pg-boss's errors: the database away is one line per change of state
+      onError: (error) => log?.warn({ err: error }, 'admission state: read or LISTEN failed'),
+    });
+    stack.push(() => admissions.close());
     const app = await buildServer({
       orm,
       inner: {
@@ -129,6 +146,8 @@ async function start(config: Config, report: StartReport): Promise<void> {
         tokens: createTokenSigner(secret),
         identities: createIdentityVerifier(auth),
         devSignIn: devSignInFor(auth),
+        admissions,
+        watches: new WatchRegistry(config.WATCH_MAX_STREAMS),
       },
       webRoot,
       logger,

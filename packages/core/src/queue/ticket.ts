@@ -1,5 +1,6 @@
 import { type EntityManager, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
 import { DomainError } from '../errors.ts';
+import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
 import { estimateWaitSeconds, positionOf } from './position.ts';
 import type { TokenClaims } from './token-signer.ts';
 
@@ -38,16 +39,13 @@ export type TicketRow = {
   ticket: string;
   status: QueueTokenStatus;
   active_until: Date | null;
-  admitted_through: string;
-  admit_rate_per_minute: number | null;
-  max_active: number;
-  active_count: number;
-  active_ttl_seconds: number;
-};
+} & Omit<ConcertQueueRow, 'id'>;
+
+/** Statuses a token never leaves. */
+export const FINAL_STATUSES = new Set<QueueTokenStatus>(['COMPLETED', 'EXPIRED', 'CANCELLED']);
 
 /** A token's state: its row `t` joined with its concert `c`, both by primary key. */
-const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
-            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_count, c.active_ttl_seconds`;
+const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until, ${concertQueueColumns('c')}`;
 const TICKET_FROM = 'from queue_token t join concert c on c.id = t.concert_id';
 
 /** The status read: one row by the token's primary key, joined with its concert by primary key. */

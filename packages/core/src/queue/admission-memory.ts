@@ -1,0 +1,292 @@
+import { type EntityManager, type Listener, listen, queryPrepared } from '@frontrow/db';
+import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
+import { FINAL_STATUSES, type TicketState, ticketStateOf } from './ticket.ts';
+import type { TokenClaims } from './token-signer.ts';
+
+/** The channel the database's triggers notify (migration 0007): `<concert id>` or `<concert id>:<token id>`. */
+export const QUEUE_CHANNEL = 'frontrow_queue';
+
+export type AdmissionMemoryOptions = {
+  em: EntityManager;
+  /** Where to LISTEN (a connection of its own); without it the timer alone keeps the state. */
+  databaseUrl?: string | undefined;
+  /** How often every concert held is read again, whatever was notified: the fallback. */
+  refreshMs?: number;
+  /**
+   * The staleness bound: a concert's state read longer ago than this (the read's start) answers nothing
+   * from memory, so every answer from memory reflects the database of at most this long ago.
+   */
+  maxStaleMs?: number;
+  /** Concerts held at most (each a few hundred bytes); a concert past the cap is always read from the database. */
+  maxConcerts?: number;
+  /** Left tokens beyond the admission mark held per concert; tickets past the last one held read the database. */
+  maxGonePerConcert?: number;
+  /** A concert nobody asked about (and nobody watches) for this long is dropped. */
+  idleMs?: number;
+  /** A failed read or a lost LISTEN connection (both retried). */
+  onError?: (error: unknown) => void;
+};
+
+type ConcertState = {
+  row: ConcertQueueRow;
+  /** Tickets beyond the admission mark whose tokens ended (left): never answered WAITING from memory. */
+  gone: Set<number>;
+  /** The highest ticket the `gone` list is complete through (Infinity unless it was cut at its cap). */
+  goneThrough: number;
+  /** When the read this state came from started (performance.now()): the state is at least this recent. */
+  readAt: number;
+  usedAt: number;
+  /** What the state was, to tell a change. */
+  fingerprint: string;
+};
+
+type ConcertRead = ConcertQueueRow & { gone: string[] | null };
+
+/**
+ * Each API process's copy of every concert's admission state (issue 16): the concert's queue row (the
+ * columns ticket.ts reads, one list in concert-queue.ts) and the tickets beyond its admission mark that
+ * left the line, kept by one reader:
+ * - the database's triggers NOTIFY on `frontrow_queue` when a concert row changes (an admission round, a
+ *   setting) or a token ends otherwise than by admission (a leave); the concert named is read again, at
+ *   once (reads are one at a time, and gather every concert named meanwhile into the next one);
+ * - every `refreshMs` every concert held is read again, whatever was notified (a lost notification, a
+ *   LISTEN connection that was down), in one query;
+ * - a state older than `maxStaleMs` answers nothing from memory (the database is read as before).
+ *
+ * `waitingState` answers only the plain case: a token whose ticket is beyond the admission mark, not
+ * among the ones that left, and whose state computed by ticket.ts from the concert row is WAITING. Every
+ * other token is read from the database. Since `admittedThrough` only grows and the row is a snapshot
+ * no older than `maxStaleMs`, an answer from memory is never ahead of the database: never ACTIVE, never
+ * a better position than the database's.
+ */
+export class AdmissionMemory {
+  readonly #em: EntityManager;
+  readonly #refreshMs: number;
+  readonly #maxStaleMs: number;
+  readonly #maxConcerts: number;
+  readonly #maxGone: number;
+  readonly #idleMs: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #concerts = new Map<string, ConcertState>();
+  readonly #subscribers = new Map<string, Set<() => void>>();
+  /** `queue.watch` streams of one token each, told when a notification names their token. */
+  readonly #tokenSubscribers = new Map<string, Set<() => void>>();
+  /** Concerts to read at the next read; `#notified` those named by a notification (their streams look again). */
+  readonly #dirty = new Set<string>();
+  readonly #notified = new Set<string>();
+  #reading: Promise<void> | undefined;
+  #closed = false;
+  readonly #timer: NodeJS.Timeout;
+  readonly #listener: Listener | undefined;
+  /** Counters for /metrics and tests. */
+  readonly counts = { memoryAnswers: 0, reads: 0, notifications: 0 };
+
+  constructor(options: AdmissionMemoryOptions) {
+    this.#em = options.em;
+    this.#refreshMs = options.refreshMs ?? 250;
+    this.#maxStaleMs = options.maxStaleMs ?? 1_000;
+    this.#maxConcerts = options.maxConcerts ?? 10_000;
+    this.#maxGone = options.maxGonePerConcert ?? 10_000;
+    this.#idleMs = options.idleMs ?? 60_000;
+    this.#onError = options.onError ?? (() => undefined);
+    this.#timer = setInterval(() => this.#refreshAll(), this.#refreshMs);
+    this.#timer.unref();
+    if (options.databaseUrl) {
+      this.#listener = listen({
+        databaseUrl: options.databaseUrl,
+        channel: QUEUE_CHANNEL,
+        onNotify: (payload) => this.#notify(payload),
+        // notifications sent while nobody listened are lost: read everything again
+        onListening: () => this.#relisten(),
+        onError: (error) => this.#onError(error),
+      });
+    }
+  }
+
+  /** The staleness bound, for docs and tests. */
+  get maxStaleMs(): number {
+    return this.#maxStaleMs;
+  }
+
+  /** True while the LISTEN connection is up (always false without one). */
+  get listening(): boolean {
+    return this.#listener?.listening ?? false;
+  }
+
+  /**
+   * A WAITING token's state from memory, or null: read the database. A miss on a concert not held asks
+   * for it, so the next poll of that concert is answered from memory.
+   */
+  waitingState(claims: TokenClaims, now: Date): TicketState | null {
+    const state = this.#concerts.get(claims.concertId);
+    if (!state) {
+      this.#want(claims.concertId);
+      return null;
+    }
+    const at = performance.now();
+    state.usedAt = at;
+    if (at - state.readAt > this.#maxStaleMs) return null;
+    if (claims.ticket <= Number(state.row.admitted_through) || claims.ticket > state.goneThrough || state.gone.has(claims.ticket)) {
+      return null;
+    }
+    const ticket = ticketStateOf(
+      claims.tokenId,
+      {
+        ...state.row,
+        user_id: claims.userId,
+        concert_id: claims.concertId,
+        ticket: String(claims.ticket),
+        status: 'WAITING',
+        active_until: null,
+      },
+      now,
+    );
+    // a concert in any other state than the plain one (its effective status is not WAITING) reads the database
+    if (ticket.status !== 'WAITING') return null;
+    this.counts.memoryAnswers++;
+    return ticket;
+  }
+
+  /** `fn` is called after each read that changed the concert's state or followed a notification naming it. */
+  subscribe(concertId: string, fn: () => void): () => void {
+    const unsubscribe = addTo(this.#subscribers, concertId, fn);
+    if (!this.#concerts.has(concertId)) this.#want(concertId);
+    return unsubscribe;
+  }
+
+  /**
+   * `fn` is called when a notification names token `tokenId` (it ended, or its `activeUntil` moved), and
+   * after the LISTEN connection was re-established (what was sent meanwhile is lost).
+   */
+  subscribeToken(tokenId: string, fn: () => void): () => void {
+    return addTo(this.#tokenSubscribers, tokenId, fn);
+  }
+
+  /** Concerts held and streams subscribed, for /metrics and tests. */
+  size(): { concerts: number; subscribers: number } {
+    let subscribers = 0;
+    for (const set of this.#subscribers.values()) subscribers += set.size;
+    for (const set of this.#tokenSubscribers.values()) subscribers += set.size;
+    return { concerts: this.#concerts.size, subscribers };
+  }
+
+  /** Reads every concert held (and asked for) now; resolves when that read is applied. */
+  async refresh(): Promise<void> {
+    this.#refreshAll();
+    while (this.#reading) await this.#reading;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#listener?.close();
+    await this.#reading;
+  }
+
+  #notify(payload: string): void {
+    this.counts.notifications++;
+    const [concertId = '', tokenId] = payload.split(':');
+    // the token's row is committed (notifications are sent at commit): its stream may read it now
+    if (tokenId !== undefined) for (const fn of this.#tokenSubscribers.get(tokenId) ?? []) fn();
+    if (!this.#concerts.has(concertId) && !this.#subscribers.has(concertId)) return;
+    this.#notified.add(concertId);
+    this.#dirty.add(concertId);
+    this.#kick();
+  }
+
+  /** After a (re)connection of LISTEN: every concert is read again and every token stream looks again. */
+  #relisten(): void {
+    this.#refreshAll();
+    for (const set of this.#tokenSubscribers.values()) for (const fn of set) fn();
+  }
+
+  #want(concertId: string): void {
+    if (this.#concerts.size + this.#dirty.size >= this.#maxConcerts) return;
+    this.#dirty.add(concertId);
+    this.#kick();
+  }
+
+  #refreshAll(): void {
+    const now = performance.now();
+    for (const [id, state] of this.#concerts) {
+      if (now - state.usedAt > this.#idleMs && !this.#subscribers.has(id)) this.#concerts.delete(id);
+      else this.#dirty.add(id);
+    }
+    for (const id of this.#subscribers.keys()) this.#dirty.add(id);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#reading || this.#closed || this.#dirty.size === 0) return;
+    this.#reading = this.#drain().finally(() => {
+      this.#reading = undefined;
+    });
+  }
+
+  /** One read at a time, so a later read is never overwritten by an earlier one. */
+  async #drain(): Promise<void> {
+    while (this.#dirty.size > 0 && !this.#closed) {
+      const ids = [...this.#dirty];
+      const notified = new Set([...this.#notified].filter((id) => this.#dirty.has(id)));
+      this.#dirty.clear();
+      for (const id of notified) this.#notified.delete(id);
+      const readAt = performance.now();
+      let rows: ConcertRead[];
+      try {
+        this.counts.reads++;
+        // on the LISTEN connection when there is one: the reader never queues behind a busy pool (whose
+        // polls, if this state went stale, would keep it busy)
+        const values = [ids, this.#maxGone];
+        rows =
+          (await this.#listener?.query<ConcertRead>('frontrow_admission_memory', ADMISSION_MEMORY_SQL, values)) ??
+          (await queryPrepared<ConcertRead>(this.#em, 'frontrow_admission_memory', ADMISSION_MEMORY_SQL, values));
+      } catch (error) {
+        // the states age past maxStaleMs and polls read the database; the timer tries again
+        this.#onError(error);
+        return;
+      }
+      const found = new Set<string>();
+      for (const row of rows) {
+        const id = String(row.id);
+        found.add(id);
+        this.#apply(id, row, readAt, notified.has(id));
+      }
+      for (const id of ids) if (!found.has(id)) this.#concerts.delete(id);
+    }
+  }
+
+  #apply(id: string, read: ConcertRead, readAt: number, notified: boolean): void {
+    const { gone: goneTickets, ...row } = read;
+    const gone = new Set((goneTickets ?? []).map(Number));
+    const goneThrough = gone.size >= this.#maxGone ? Math.max(...gone) : Number.POSITIVE_INFINITY;
+    const fingerprint = `${JSON.stringify(row)}|${gone.size}|${goneThrough}`;
+    const before = this.#concerts.get(id);
+    this.#concerts.set(id, { row, gone, goneThrough, readAt, usedAt: before?.usedAt ?? readAt, fingerprint });
+    if (notified || before?.fingerprint !== fingerprint) {
+      for (const fn of this.#subscribers.get(id) ?? []) fn();
+    }
+  }
+}
+
+function addTo(map: Map<string, Set<() => void>>, key: string, fn: () => void): () => void {
+  const set = map.get(key) ?? new Set();
+  map.set(key, set);
+  set.add(fn);
+  return () => {
+    set.delete(fn);
+    if (set.size === 0 && map.get(key) === set) map.delete(key);
+  };
+}
+
+const FINISHED = [...FINAL_STATUSES].map((status) => `'${status}'`).join(', ');
+
+/**
+ * The concerts `$1` with, per concert, the first `$2` tickets beyond its admission mark whose tokens
+ * finished (by the partial index `queue_token_finished`, whose predicate this repeats): one statement,
+ * one snapshot, so the row and the tickets that left agree.
+ */
+export const ADMISSION_MEMORY_SQL = `select c.id, ${concertQueueColumns('c')},
+       array(select g.ticket from queue_token g
+              where g.concert_id = c.id and g.ticket > c.admitted_through and g.status in (${FINISHED})
+              order by g.ticket limit $2) as gone
+  from concert c where c.id = any($1::bigint[])`;
