@@ -29,6 +29,7 @@ export const QueueTokenSchema = defineEntity({
     { name: 'queue_token_waiting', properties: ['concert', 'ticket'] },
     { name: 'queue_token_active', properties: ['concert', 'activeUntil'] },
     { name: 'queue_token_activated_at', properties: ['concert', 'activatedAt'] },
+    { name: 'queue_token_finished', properties: ['concert', 'ticket'] },
   ],
 });
 
