@@ -25,6 +25,8 @@ export const REASON_CODES = {
   BALANCE_LIMIT_EXCEEDED: 'CONFLICT',
   BUSY: 'SERVICE_UNAVAILABLE',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
+  SALES_CLOSED: 'CONFLICT',
+  SOLD_OUT: 'CONFLICT',
 } as const satisfies Record<ErrorReason, TRPC_ERROR_CODE_KEY>;
 
 /** Carries the reason through tRPC to the error formatter. */

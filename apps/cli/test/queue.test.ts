@@ -45,6 +45,25 @@ describe('frontrow queue', () => {
     expect(plain.stdout).toContain('admitted 2/min');
   });
 
+  it('pause and resume stop and restart admission; status says PAUSED; concert close ends the waiting and refuses entries', async () => {
+    const concertId = await concertWithLine({ maxActive: 1, waiting: 2 });
+    expect(JSON.parse((await frontrow('queue', 'pause', '--concert', concertId, '--json')).stdout)).toEqual({ concertId, paused: true });
+    expect((await frontrow('queue', 'status', '--concert', concertId)).stdout).toContain('PAUSED');
+    expect(JSON.parse((await frontrow('queue', 'status', '--concert', concertId, '--json')).stdout)).toMatchObject({ paused: true });
+    const resumed = await frontrow('queue', 'resume', '--concert', concertId);
+    expect(resumed).toMatchObject({ code: 0, stdout: `concert ${concertId}: admission running\n` });
+
+    const closed = await frontrow('concert', 'close', '--concert', concertId, '--json');
+    expect(JSON.parse(closed.stdout)).toMatchObject({ concertId, expired: 2 });
+    expect(JSON.parse((await frontrow('queue', 'status', '--concert', concertId, '--json')).stdout)).toMatchObject({
+      waiting: 0,
+      salesClosedAt: expect.any(String),
+    });
+    const unknown = await frontrow('queue', 'pause', '--concert', '987654');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('error:');
+  });
+
   it('status --watch refreshes every second until Ctrl-C, then exits 0', async () => {
     const concertId = await concertWithLine({ maxActive: 1, waiting: 1 });
     const child = spawn(process.execPath, [main, 'queue', 'status', '--concert', concertId, '--watch', '--json'], {

@@ -21,6 +21,8 @@ export const ERROR_REASONS = [
   'BALANCE_LIMIT_EXCEEDED',
   'BUSY',
   'RATE_LIMITED',
+  'SALES_CLOSED',
+  'SOLD_OUT',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

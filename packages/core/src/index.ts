@@ -20,6 +20,8 @@ export * from './queue/queue-stats.ts';
 export * from './queue/configure-queue.ts';
 export * from './queue/watch-ticket.ts';
 export * from './queue/nudge-admission.ts';
+export * from './queue/crowd-rules.ts';
+export * from './queue/operator-controls.ts';
 export * from './token-secret.ts';
 export * from './identity/identity.ts';
 export * from './booking/release-holds.ts';

@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
-import { QUEUE_TOKEN_STATUSES } from '@frontrow/db';
+import { QUEUE_EXPIRED_REASONS, QUEUE_TOKEN_STATUSES } from '@frontrow/db';
 import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';
 
 /** API.md's `QueueTicket`. */
@@ -13,6 +13,9 @@ const queueTicket = z.object({
   position: z.number().int().positive().nullable(),
   estimatedWaitSeconds: z.number().int().nonnegative().nullable(),
   activeUntil: z.string().nullable(),
+  paused: z.boolean(),
+  soldOut: z.boolean(),
+  expiredReason: z.enum(QUEUE_EXPIRED_REASONS).nullable(),
 });
 
 /** What the caller sends to `queue.enter`: the concert; the user is the signed-in one. */
@@ -57,7 +60,10 @@ export const queueRouter = router({
   watch: tokenFromConnectionParams.concat(ticketProcedure).subscription(async function* ({ ctx, signal }) {
     for await (const ticket of watchTicket(ctx, { token: ctx.token, ticket: ctx.ticket, signal })) {
       // the event id says what changed, so a reconnecting client's Last-Event-ID names the state it saw
-      yield tracked(`${ticket.status}:${ticket.position ?? ''}:${ticket.activeUntil ?? ''}:${ticket.estimatedWaitSeconds ?? ''}`, ticket);
+      yield tracked(
+        `${ticket.status}:${ticket.position ?? ''}:${ticket.activeUntil ?? ''}:${ticket.estimatedWaitSeconds ?? ''}:${ticket.paused ? 'p' : ''}${ticket.soldOut ? 's' : ''}`,
+        ticket,
+      );
     }
   }),
 });

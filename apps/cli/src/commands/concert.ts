@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { RuntimeFactory } from '../runtime.ts';
 
 export function registerConcertCommands(program: Command, runtime: RuntimeFactory): void {
-  const concert = program.command('concert').description('create and list concerts');
+  const concert = program.command('concert').description('create, list and close concerts');
 
   concert
     .command('create')
@@ -43,6 +43,19 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
         else rt.out(created.concertId);
       },
     );
+
+  concert
+    .command('close')
+    .description('end the sale: waiting users EXPIRED (SALES_CLOSED), new entries refused; admitted users may still pay')
+    .requiredOption('--concert <id>', 'concert id')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { concert: string; json?: boolean }) => {
+      const rt = await runtime();
+      const { closeSales, systemClock } = await import('@frontrow/core');
+      const closed = await rt.withOrm((orm) => closeSales({ em: orm.em, clock: systemClock }, { concertId: options.concert }));
+      if (options.json) rt.out(JSON.stringify(closed));
+      else rt.out(`concert ${closed.concertId}: sales closed at ${closed.salesClosedAt}, ${closed.expired} waiting users ended`);
+    });
 
   concert
     .command('list')

@@ -56,6 +56,28 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
       if (options.json) rt.out(JSON.stringify(config));
       else rt.out(`concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s`);
     });
+
+  for (const [name, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    queue
+      .command(name)
+      .description(paused ? 'stop admitting (waiting users see paused: true)' : 'admit again')
+      .requiredOption('--concert <id>', 'concert id')
+      .option('--json', 'machine-readable output')
+      .action(async (options: { concert: string; json?: boolean }) => {
+        const rt = await runtime();
+        const { pauseQueue, resumeQueue, noJobs } = await import('@frontrow/core');
+        // no job queue here: the workers' one-second round picks up a resume
+        const state = await rt.withOrm((orm) =>
+          paused
+            ? pauseQueue({ em: orm.em }, { concertId: options.concert })
+            : resumeQueue({ em: orm.em, jobs: noJobs }, { concertId: options.concert }),
+        );
+        rt.out(options.json ? JSON.stringify(state) : `concert ${state.concertId}: admission ${state.paused ? 'paused' : 'running'}`);
+      });
+  }
 }
 
 function describe(stats: QueueStats): string {
@@ -66,6 +88,9 @@ function describe(stats: QueueStats): string {
     `active ${stats.active}/${stats.maxActive}`,
     `admitted ${stats.admittedLastMinute}/min`,
     `(measured rate ${rate}, admitted through ticket ${stats.admittedThrough})`,
+    ...(stats.paused ? ['PAUSED'] : []),
+    ...(stats.soldOut ? ['SOLD OUT'] : []),
+    ...(stats.salesClosedAt ? [`SALES CLOSED at ${stats.salesClosedAt}`] : []),
   ].join('  ');
 }
 

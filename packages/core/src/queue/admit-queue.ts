@@ -2,6 +2,7 @@ import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
+import { type AdmissionHalt, SOLD_OUT_SQL, admissionHalt } from './crowd-rules.ts';
 
 export type AdmitQueueInput = { concertId: string };
 
@@ -18,11 +19,15 @@ export type AdmissionRound = {
   previousAdmittedThrough: number;
   admittedThrough: number;
   admitRatePerMinute: number | null;
+  /** Why this round admitted nobody into free places (paused, closed, sold out), or null. */
+  halted: AdmissionHalt | null;
+  soldOut: boolean;
 };
 
 /**
- * One admission round of a concert (the worker's `queue.admit` job): expires lapsed ACTIVE tokens, then
- * promotes the oldest WAITING tokens, in ticket order, into the free ACTIVE places, raises `admittedThrough`
+ * One admission round of a concert (the worker's `queue.admit` job): expires lapsed ACTIVE tokens, finds
+ * whether the concert is sold out, then, unless admission is halted (paused, sales closed, sold out:
+ * crowd-rules.ts `admissionHalt`), promotes the oldest WAITING tokens, in ticket order, into the free ACTIVE places, raises `admittedThrough`
  * and records the admission rate of the last minute and the ACTIVE count it ends with (both behind
  * `estimatedWaitSeconds`). Idempotent: a second round right after changes nothing.
  *
@@ -48,7 +53,12 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
       [input.concertId],
     );
     const activeBefore = Number(counted?.active ?? 0);
-    const free = slotsToAdmit(concert.max_active, activeBefore);
+    // sold out is kept here, once a round, for the status read and `queue.enter` to read off the row:
+    // a seat that comes back (a hold released or lapsed) clears it at the next round, and the line moves
+    const [stock] = await em.execute<{ sold_out: boolean }[]>(`select ${SOLD_OUT_SQL('?', '?')} as sold_out`, [input.concertId, now]);
+    const soldOut = stock?.sold_out === true;
+    const halted = admissionHalt({ ...concert, sold_out: soldOut });
+    const free = halted === null ? slotsToAdmit(concert.max_active, activeBefore) : 0;
 
     // A token a concurrent leave is cancelling waits for that leave, then drops out of the round (its
     // status no longer matches): the round admits fewer, never more, and the leave's nudge runs another.
@@ -86,10 +96,15 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
     const rate = admitRatePerMinute(Number(window?.after ?? 0), (now.getTime() - fromAt) / 1000);
     const admittedThrough = nextAdmittedThrough(Number(concert.admitted_through), admittedTickets);
     const active = activeBefore + admittedTickets.length;
-    if (admittedThrough !== Number(concert.admitted_through) || rate !== concert.admit_rate_per_minute || active !== concert.active_count) {
+    if (
+      admittedThrough !== Number(concert.admitted_through) ||
+      rate !== concert.admit_rate_per_minute ||
+      active !== concert.active_count ||
+      soldOut !== concert.sold_out
+    ) {
       await em.execute(
-        `update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ?, active_count = ? where id = ?`,
-        [admittedThrough, rate, active, input.concertId],
+        `update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ?, active_count = ?, sold_out = ? where id = ?`,
+        [admittedThrough, rate, active, soldOut, input.concertId],
       );
     }
     return {
@@ -100,6 +115,8 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
       previousAdmittedThrough: Number(concert.admitted_through),
       admittedThrough,
       admitRatePerMinute: rate,
+      halted,
+      soldOut,
     };
   });
 }

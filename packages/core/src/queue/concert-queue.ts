@@ -1,4 +1,5 @@
 import type { EntityManager } from '@frontrow/db';
+import { CONCERT_CROWD_COLUMNS, type ConcertCrowdColumns } from './crowd-rules.ts';
 
 /** The queue figures of a concert, as the queue use cases read them. */
 export type ConcertQueueRow = {
@@ -8,13 +9,17 @@ export type ConcertQueueRow = {
   active_ttl_seconds: number;
   admitted_through: string;
   admit_rate_per_minute: number | null;
-};
+} & ConcertCrowdColumns;
+
+/** The select list of a concert's queue figures, for concert alias `c`. */
+export const CONCERT_QUEUE_COLUMNS = (c: string) =>
+  `${c}.id, ${c}.max_active, ${c}.active_count, ${c}.active_ttl_seconds, ${c}.admitted_through, ${c}.admit_rate_per_minute, ${CONCERT_CROWD_COLUMNS(c)}`;
 
 /** The concert's queue figures, in the caller's transaction; null for an unknown concert. */
 export async function readConcertQueue(em: EntityManager, concertId: string, options: { forUpdate?: boolean } = {}) {
   const rows = await em.execute<ConcertQueueRow[]>(
-    `select id, max_active, active_count, active_ttl_seconds, admitted_through, admit_rate_per_minute
-       from concert where id = ?${options.forUpdate ? ' for update' : ''}`,
+    `select ${CONCERT_QUEUE_COLUMNS('c')}
+       from concert c where c.id = ?${options.forUpdate ? ' for update' : ''}`,
     [concertId],
   );
   return rows[0] ?? null;

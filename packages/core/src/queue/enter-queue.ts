@@ -5,7 +5,8 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { replaying } from '../unit-of-work.ts';
 import { concertIdSchema } from './concert-id.ts';
-import type { ConcertQueueRow } from './concert-queue.ts';
+import { CONCERT_QUEUE_COLUMNS, type ConcertQueueRow, readConcertQueue } from './concert-queue.ts';
+import { ENTRY_OPEN_SQL, entryRefusal } from './crowd-rules.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
 import { type QueueTicket, type TicketState, ticketStateOf, toQueueTicket } from './ticket.ts';
 import type { TokenSigner } from './token-signer.ts';
@@ -13,7 +14,7 @@ import type { TokenSigner } from './token-signer.ts';
 export const enterQueueInput = z.object({ concertId: concertIdSchema, userId: z.uuid() });
 export type EnterQueueInput = z.input<typeof enterQueueInput>;
 
-type LiveTokenRow = { id: string; ticket: string; status: 'WAITING' | 'ACTIVE'; active_until: Date | null };
+type LiveTokenRow = { id: string; ticket: string; status: 'WAITING' | 'ACTIVE'; active_until: Date | null; expired_reason: null };
 
 /**
  * Gives the user a place in the concert's line, or the place they already hold: while a user has a live
@@ -69,7 +70,14 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
   const row = concerts?.[0] as ConcertQueueRow | undefined;
   if (!row) return null;
   const token = tokens?.[0] as LiveTokenRow | undefined;
-  if (!token) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
+  if (!token) {
+    // refused at the gate: the first statement's figures may predate a close or sell-out it waited for
+    const now = (await readConcertQueue(em, concertId)) ?? row;
+    const refusal = entryRefusal(now);
+    if (refusal === 'SALES_CLOSED') throw new DomainError('SALES_CLOSED', `the sale of concert ${concertId} has closed`);
+    if (refusal === 'SOLD_OUT') throw new DomainError('SOLD_OUT', `concert ${concertId} is sold out`);
+    throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
+  }
   return { concert: row, token };
 }
 
@@ -82,13 +90,17 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
 const LOCK_CONCERT_AND_USER: ScriptStatement = {
   name: 'frontrow_enter_locks',
   params: ['text', 'text'],
-  text: `select c.id, c.max_active, c.active_count, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
+  text: `select ${CONCERT_QUEUE_COLUMNS('c')}
        from concert c
        cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext($1), hashtext($2)) as mine) locked
       where c.id = $1::bigint`,
 };
 
-/** The user's live token, or a new WAITING one with the next ticket (drawn only for a concert that exists). */
+/**
+ * The user's live token, or a new WAITING one with the next ticket (drawn only for a concert that exists
+ * and takes entries: not closed, not sold out; `closeSales` takes the concert's lock exclusively, so it
+ * never slips between this gate and the commit).
+ */
 const LIVE_OR_NEW_TOKEN: ScriptStatement = {
   name: 'frontrow_enter_token',
   params: ['bigint', 'uuid', 'text'],
@@ -98,7 +110,7 @@ const LIVE_OR_NEW_TOKEN: ScriptStatement = {
      ), fresh as (
        insert into queue_token (concert_id, user_id, ticket, status)
        select c.id, $2, nextval($3::regclass), 'WAITING'
-         from concert c where c.id = $1 and not exists (select 1 from live)
+         from concert c where c.id = $1 and not exists (select 1 from live) and ${ENTRY_OPEN_SQL('c')}
        on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
        returning id, ticket, status, active_until
      )
@@ -112,5 +124,5 @@ function isUnlapsed(token: LiveTokenRow, now: Date): boolean {
 }
 
 function ticketState(concert: ConcertQueueRow, token: LiveTokenRow, userId: string, now: Date): TicketState {
-  return ticketStateOf(String(token.id), { ...concert, concert_id: concert.id, user_id: userId, ...token }, now);
+  return ticketStateOf(String(token.id), { ...concert, concert_id: concert.id, user_id: userId, ...token, expired_reason: null }, now);
 }

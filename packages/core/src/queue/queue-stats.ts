@@ -16,6 +16,12 @@ export type QueueStats = {
   /** The admitter's measured rate over its window, behind `estimatedWaitSeconds`; null until measured. */
   admitRatePerMinute: number | null;
   admittedThrough: number;
+  /** Admission paused by the operator. */
+  paused: boolean;
+  /** When the sale closed, or null while open. */
+  salesClosedAt: string | null;
+  /** No seat of a future date AVAILABLE or HELD, as of the admitter's last round. */
+  soldOut: boolean;
 };
 
 /** The waiting room of one concert at a glance, for operators (`frontrow queue status`). */
@@ -40,5 +46,8 @@ export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concer
     admittedLastMinute: Number(row?.admitted_last_minute ?? 0),
     admitRatePerMinute: concert.admit_rate_per_minute,
     admittedThrough: Number(concert.admitted_through),
+    paused: concert.paused,
+    salesClosedAt: concert.sales_closed_at === null ? null : new Date(concert.sales_closed_at).toISOString(),
+    soldOut: concert.sold_out,
   };
 }

@@ -1,5 +1,6 @@
-import { type EntityManager, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
+import { type EntityManager, type QueueExpiredReason, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
 import { DomainError } from '../errors.ts';
+import { CONCERT_CROWD_COLUMNS, type ConcertCrowdColumns, effectiveStatus } from './crowd-rules.ts';
 import { estimateWaitSeconds, positionOf } from './position.ts';
 import type { TokenClaims } from './token-signer.ts';
 
@@ -12,6 +13,12 @@ export type QueueTicket = {
   position: number | null;
   estimatedWaitSeconds: number | null;
   activeUntil: string | null;
+  /** The operator paused admission: the line does not move (no estimate) until resumed. */
+  paused: boolean;
+  /** No seat of a future date is AVAILABLE or HELD: waiting is likely in vain. */
+  soldOut: boolean;
+  /** Why an EXPIRED token ended when it was not its own lapse (`SALES_CLOSED`); else null. */
+  expiredReason: QueueExpiredReason | null;
 };
 
 /** A token as the database has it now, with its concert's queue figures: what the guard and `queue.status` need. */
@@ -20,8 +27,9 @@ export type TicketState = {
   userId: string;
   concertId: string;
   ticket: number;
-  /** Effective status: an ACTIVE token past `activeUntil` reads EXPIRED before the admitter catches up. */
+  /** Effective status (crowd-rules.ts `effectiveStatus`): e.g. an ACTIVE token past `activeUntil` reads EXPIRED before the admitter catches up. */
   status: QueueTokenStatus;
+  expiredReason: QueueExpiredReason | null;
   activeUntil: Date | null;
   admittedThrough: number;
   admitRatePerMinute: number | null;
@@ -29,6 +37,8 @@ export type TicketState = {
   /** ACTIVE tokens after the admitter's last round. */
   activeCount: number;
   activeTtlSeconds: number;
+  paused: boolean;
+  soldOut: boolean;
 };
 
 /** A token row joined with its concert's queue figures. */
@@ -43,11 +53,13 @@ export type TicketRow = {
   max_active: number;
   active_count: number;
   active_ttl_seconds: number;
-};
+  expired_reason: QueueExpiredReason | null;
+} & ConcertCrowdColumns;
 
 /** A token's state: its row `t` joined with its concert `c`, both by primary key. */
-const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until,
-            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_count, c.active_ttl_seconds`;
+const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until, t.expired_reason,
+            c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_count, c.active_ttl_seconds,
+            ${CONCERT_CROWD_COLUMNS('c')}`;
 const TICKET_FROM = 'from queue_token t join concert c on c.id = t.concert_id';
 
 /** The status read: one row by the token's primary key, joined with its concert by primary key. */
@@ -85,22 +97,25 @@ export function claimedTicketState(claims: TokenClaims, row: TicketRow | undefin
   return ticketStateOf(claims.tokenId, row, now);
 }
 
-/** The effective state of a token row at `now`: a lapsed ACTIVE token reads EXPIRED. */
+/** The effective state of a token row at `now` (crowd-rules.ts): a lapsed ACTIVE token reads EXPIRED, and so on. */
 export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): TicketState {
   const activeUntil = row.active_until === null ? null : new Date(row.active_until);
-  const lapsed = row.status === 'ACTIVE' && (activeUntil === null || activeUntil <= now);
+  const effective = effectiveStatus(row, row, now);
   return {
     tokenId,
     userId: row.user_id,
     concertId: String(row.concert_id),
     ticket: Number(row.ticket),
-    status: lapsed ? 'EXPIRED' : row.status,
+    status: effective.status,
+    expiredReason: effective.expiredReason,
     activeUntil,
     admittedThrough: Number(row.admitted_through),
     admitRatePerMinute: row.admit_rate_per_minute,
     maxActive: row.max_active,
     activeCount: row.active_count,
     activeTtlSeconds: row.active_ttl_seconds,
+    paused: row.paused,
+    soldOut: row.sold_out,
   };
 }
 
@@ -113,8 +128,12 @@ export function toQueueTicket(token: string, state: TicketState): QueueTicket {
     concertId: state.concertId,
     status: state.status,
     position,
-    estimatedWaitSeconds: position === null ? null : estimateWaitSeconds(position, state),
+    // a paused or sold-out line does not move: no estimate until it does
+    estimatedWaitSeconds: position === null || state.paused || state.soldOut ? null : estimateWaitSeconds(position, state),
     activeUntil: state.status === 'ACTIVE' && state.activeUntil ? state.activeUntil.toISOString() : null,
+    paused: waiting && state.paused,
+    soldOut: waiting && state.soldOut,
+    expiredReason: state.status === 'EXPIRED' ? state.expiredReason : null,
   };
 }
 

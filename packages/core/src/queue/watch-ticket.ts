@@ -56,6 +56,9 @@ function sameTicket(a: QueueTicket, b: QueueTicket): boolean {
     a.status === b.status &&
     a.position === b.position &&
     a.estimatedWaitSeconds === b.estimatedWaitSeconds &&
-    a.activeUntil === b.activeUntil
+    a.activeUntil === b.activeUntil &&
+    a.paused === b.paused &&
+    a.soldOut === b.soldOut &&
+    a.expiredReason === b.expiredReason
   );
 }

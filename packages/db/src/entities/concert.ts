@@ -16,6 +16,12 @@ export const ConcertSchema = defineEntity({
     admitRatePerMinute: p.double().nullable(),
     /** ACTIVE tokens as the admitter's last round left them (a place freed since then is not counted free yet). */
     activeCount: p.integer().default(0),
+    /** The operator paused admission (`frontrow queue pause`): the admitter admits nobody while set. */
+    paused: p.boolean().default(false),
+    /** When the sale ended (`frontrow concert close`): no new entries and no admissions after it. */
+    salesClosedAt: p.datetime().nullable(),
+    /** No seat of a future date is AVAILABLE or HELD, as the admitter's last round found. */
+    soldOut: p.boolean().default(false),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -3,6 +3,9 @@ import { Concert } from './concert.ts';
 
 export const QUEUE_TOKEN_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;
 export type QueueTokenStatus = (typeof QUEUE_TOKEN_STATUSES)[number];
+/** Why a token is EXPIRED, when the reason is not its own lapse (API.md, `expiredReason`). */
+export const QUEUE_EXPIRED_REASONS = ['SALES_CLOSED'] as const;
+export type QueueExpiredReason = (typeof QUEUE_EXPIRED_REASONS)[number];
 export const LIVE_TOKEN_STATUSES = ['WAITING', 'ACTIVE'] as const satisfies readonly QueueTokenStatus[];
 
 /** A user's place in a concert's waiting room. */
@@ -18,6 +21,7 @@ export const QueueTokenSchema = defineEntity({
     status: p.string().$type<QueueTokenStatus>().default('WAITING'),
     activatedAt: p.datetime().nullable(),
     activeUntil: p.datetime().nullable(),
+    expiredReason: p.string().$type<QueueExpiredReason>().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     version: p.integer().version(),
   },

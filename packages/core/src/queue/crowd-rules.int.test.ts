@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { ADMISSION_OPEN_SQL, type ConcertCrowdColumns, ENTRY_OPEN_SQL, admissionHalt, entryRefusal } from './crowd-rules.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase(inject('pgServerUrl'));
+});
+afterAll(async () => db?.drop());
+
+/** Every combination of the crowd columns. */
+const cases: ConcertCrowdColumns[] = [false, true].flatMap((paused) =>
+  [null, new Date('2030-01-01T00:00:00Z')].flatMap((sales_closed_at) =>
+    [false, true].map((sold_out) => ({ paused, sales_closed_at, sold_out })),
+  ),
+);
+
+describe('crowd rules: each function and its SQL fragment agree', () => {
+  it('on every combination of paused, closed and sold out', async () => {
+    for (const concert of cases) {
+      const [row] = await db.orm.em.fork().execute<{ entry_open: boolean; admission_open: boolean }[]>(
+        `select ${ENTRY_OPEN_SQL('c')} as entry_open, ${ADMISSION_OPEN_SQL('c')} as admission_open
+           from (select ?::boolean as paused, ?::timestamptz as sales_closed_at, ?::boolean as sold_out) c`,
+        [concert.paused, concert.sales_closed_at, concert.sold_out],
+      );
+      expect({ concert, entry: row?.entry_open, admission: row?.admission_open }).toEqual({
+        concert,
+        entry: entryRefusal(concert) === null,
+        admission: admissionHalt(concert) === null,
+      });
+    }
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * The waiting room's crowd rules as pure functions of (token row, concert row, now), with the SQL
+ * fragments of the same rules beside them: the status read, the admitter and `queue.enter` use these,
+ * and so can any path that keeps the rows elsewhere (e.g. in memory). Each function and its fragment are
+ * tested to agree (crowd-rules.int.test.ts).
+ */
+import type { QueueExpiredReason, QueueTokenStatus } from '@frontrow/db';
+
+/** The concert columns the crowd rules read (snake_case, as the rows come from SQL). */
+export type ConcertCrowdColumns = {
+  paused: boolean;
+  sales_closed_at: Date | string | null;
+  sold_out: boolean;
+};
+
+/** The token columns the crowd rules read. */
+export type TokenCrowdColumns = {
+  status: QueueTokenStatus;
+  active_until: Date | string | null;
+  expired_reason: QueueExpiredReason | null;
+};
+
+/** The concert's crowd columns as a select list of table alias `c` (extend the queue reads with it). */
+export const CONCERT_CROWD_COLUMNS = (c: string) => `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out`;
+
+export type EffectiveStatus = { status: QueueTokenStatus; expiredReason: QueueExpiredReason | null };
+
+/**
+ * What a token is at `now`, whether or not the admitter or the operator's command got to it yet:
+ * - an ACTIVE token past `activeUntil` is EXPIRED (its own lapse: no reason);
+ * - a WAITING token of a concert whose sale has closed is EXPIRED with reason SALES_CLOSED
+ *   (`closeSales` writes exactly that, in the same transaction as the close).
+ */
+export function effectiveStatus(
+  token: TokenCrowdColumns,
+  concert: Pick<ConcertCrowdColumns, 'sales_closed_at'>,
+  now: Date,
+): EffectiveStatus {
+  if (token.status === 'ACTIVE' && (token.active_until === null || new Date(token.active_until) <= now)) {
+    return { status: 'EXPIRED', expiredReason: null };
+  }
+  if (token.status === 'WAITING' && concert.sales_closed_at !== null) return { status: 'EXPIRED', expiredReason: 'SALES_CLOSED' };
+  return { status: token.status, expiredReason: token.status === 'EXPIRED' ? token.expired_reason : null };
+}
+
+/** Why a new entry into the line is refused, or null when it is welcome. */
+export type EntryRefusal = 'SALES_CLOSED' | 'SOLD_OUT';
+
+export function entryRefusal(concert: ConcertCrowdColumns): EntryRefusal | null {
+  if (concert.sales_closed_at !== null) return 'SALES_CLOSED';
+  if (concert.sold_out) return 'SOLD_OUT';
+  return null;
+}
+
+/** `entryRefusal(c) === null` in SQL, for concert alias `c`: the gate of `queue.enter`'s insert. */
+export const ENTRY_OPEN_SQL = (c: string) => `(${c}.sales_closed_at is null and not ${c}.sold_out)`;
+
+/** Why the admitter admits nobody now, or null when it admits into free places. */
+export type AdmissionHalt = 'PAUSED' | 'SALES_CLOSED' | 'SOLD_OUT';
+
+export function admissionHalt(concert: ConcertCrowdColumns): AdmissionHalt | null {
+  if (concert.sales_closed_at !== null) return 'SALES_CLOSED';
+  if (concert.paused) return 'PAUSED';
+  if (concert.sold_out) return 'SOLD_OUT';
+  return null;
+}
+
+/** `admissionHalt(c) === null` in SQL, for concert alias `c`. */
+export const ADMISSION_OPEN_SQL = (c: string) => `(${c}.sales_closed_at is null and not ${c}.paused and not ${c}.sold_out)`;
+
+/**
+ * Sold out: no seat of a performance after `$now` is AVAILABLE or HELD (a HELD seat may come back when
+ * its hold lapses or is released). A boolean expression over concert id `concertParam` and time `nowParam`.
+ */
+export const SOLD_OUT_SQL = (concertParam: string, nowParam: string) =>
+  `not exists (select 1 from schedule d join seat s on s.schedule_id = d.id
+                where d.concert_id = ${concertParam} and d.starts_at > ${nowParam} and s.status in ('AVAILABLE', 'HELD'))`;
