@@ -98,12 +98,18 @@ describe('frontrow queue', () => {
     const concertId = await concertWithLine({ maxActive: 1, waiting: 0 });
     const set = await frontrow('queue', 'config', '--concert', concertId, '--max-active', '7', '--active-ttl', '45', '--json');
     expect(set).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(set.stdout)).toEqual({ concertId, maxActive: 7, activeTtlSeconds: 45 });
+    expect(JSON.parse(set.stdout)).toEqual({ concertId, maxActive: 7, activeTtlSeconds: 45, admitPerMinute: null });
     const stored = await db.orm.em.fork().findOneOrFail(Concert, concertId);
     expect([stored.maxActive, stored.activeTtlSeconds]).toEqual([7, 45]);
 
     const shown = await frontrow('queue', 'config', '--concert', concertId);
-    expect(shown.stdout.trim()).toBe(`concert ${concertId}: max active 7, active ttl 45 s`);
+    expect(shown.stdout.trim()).toBe(`concert ${concertId}: max active 7, active ttl 45 s, admit per minute no cap`);
+
+    const capped = await frontrow('queue', 'config', '--concert', concertId, '--admit-per-minute', '30', '--json');
+    expect(JSON.parse(capped.stdout)).toMatchObject({ admitPerMinute: 30 });
+    expect((await frontrow('queue', 'status', '--concert', concertId)).stdout).toContain('(cap 30/min)');
+    const uncapped = await frontrow('queue', 'config', '--concert', concertId, '--admit-per-minute', '0', '--json');
+    expect(JSON.parse(uncapped.stdout)).toMatchObject({ admitPerMinute: null });
   });
 
   it.each([
@@ -112,6 +118,7 @@ describe('frontrow queue', () => {
     [['queue', 'config', '--concert', '999999', '--max-active', '5'], /^error: concert 999999 does not exist$/],
     [['queue', 'status', '--concert', 'abc'], /^error: .*concert id/],
     [['queue', 'config', '--concert', '1', '--max-active', '0'], /^error: maxActive: /],
+    [['queue', 'config', '--concert', '1', '--admit-per-minute', '-1'], /^error: admitPerMinute: /],
   ])('%j fails with one clear line and exit code 1', async (args, message) => {
     const run = await frontrow(...args);
     expect(run.code).toBe(1);

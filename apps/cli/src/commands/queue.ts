@@ -42,19 +42,28 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
     .requiredOption('--concert <id>', 'concert id')
     .option('--max-active <n>', 'users admitted at once', integer)
     .option('--active-ttl <seconds>', 'how long an admission lasts (applies to admissions from now on)', integer)
+    .option('--admit-per-minute <n>', 'admit at most n a minute, spread evenly (0: no cap)', integer)
     .option('--json', 'machine-readable output')
-    .action(async (options: { concert: string; maxActive?: number; activeTtl?: number; json?: boolean }) => {
+    .action(async (options: { concert: string; maxActive?: number; activeTtl?: number; admitPerMinute?: number; json?: boolean }) => {
       const rt = await runtime();
       const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
       const config = await rt.withOrm((orm) =>
         // no job queue here: the workers' one-second round fills a raised capacity
         configureQueue(
           { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
-          { concertId: options.concert, maxActive: options.maxActive, activeTtlSeconds: options.activeTtl },
+          {
+            concertId: options.concert,
+            maxActive: options.maxActive,
+            activeTtlSeconds: options.activeTtl,
+            admitPerMinute: options.admitPerMinute,
+          },
         ),
       );
       if (options.json) rt.out(JSON.stringify(config));
-      else rt.out(`concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s`);
+      else
+        rt.out(
+          `concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s, admit per minute ${config.admitPerMinute ?? 'no cap'}`,
+        );
     });
 
   for (const [name, paused] of [
@@ -86,7 +95,7 @@ function describe(stats: QueueStats): string {
     `concert ${stats.concertId}`,
     `waiting ${stats.waiting}`,
     `active ${stats.active}/${stats.maxActive}`,
-    `admitted ${stats.admittedLastMinute}/min`,
+    `admitted ${stats.admittedLastMinute}/min${stats.admitPerMinute === null ? '' : ` (cap ${stats.admitPerMinute}/min)`}`,
     `(measured rate ${rate}, admitted through ticket ${stats.admittedThrough})`,
     ...(stats.paused ? ['PAUSED'] : []),
     ...(stats.soldOut ? ['SOLD OUT'] : []),

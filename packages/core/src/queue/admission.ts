@@ -20,6 +20,40 @@ export function admitRatePerMinute(admittedSinceRound: number, secondsSinceRound
   return (admittedSinceRound / secondsSinceRound) * 60;
 }
 
+/**
+ * How long the admitter may catch up after a pause in its rounds under `admitPerMinute`: one round's
+ * worth (rounds run about once a second), so a late round admits what it would have, never a burst.
+ */
+export const PACING_TOLERANCE_SECONDS = 1;
+
+export type Pacing = {
+  admitPerMinute: number;
+  /** The theoretical time of the next admission, as the last round left it; null before any. */
+  nextAt: Date | null;
+  now: Date;
+  /** Admissions in the minute up to now, `(now − 60 s, now]`. */
+  admittedInWindow: number;
+};
+
+/**
+ * How many a round may admit under `admitPerMinute` (N), and the pacing it leaves for `admitted` of them
+ * (a generic cell rate algorithm): admissions are spaced `60 / N` seconds apart on a virtual schedule that
+ * a late round may catch up on by at most `PACING_TOLERANCE_SECONDS`, so they spread evenly (N = 30 admits one every
+ * two seconds, not 30 at the top of the minute); and never more than N − `admittedInWindow`, so no minute
+ * ever holds more than N admissions, whatever the rounds' timing.
+ */
+export function paceAdmissions(pacing: Pacing): { allowed: number; nextAtAfter: (admitted: number) => Date } {
+  const interval = 60_000 / pacing.admitPerMinute;
+  const now = pacing.now.getTime();
+  const due = pacing.nextAt?.getTime();
+  // behind schedule by at most the tolerance: catch up from the schedule; further behind (the first
+  // admission, or the line or the rounds stopped a while): start afresh now, with no credit to burst
+  const start = due !== undefined && due >= now - PACING_TOLERANCE_SECONDS * 1000 ? due : now;
+  const paced = start > now ? 0 : Math.floor((now - start) / interval) + 1;
+  const allowed = Math.max(0, Math.min(paced, pacing.admitPerMinute - pacing.admittedInWindow));
+  return { allowed, nextAtAfter: (admitted) => new Date(start + admitted * interval) };
+}
+
 /** `admittedThrough` only grows: positions never increase (docs/ARCHITECTURE.md#invariants 11). */
 export function nextAdmittedThrough(current: number, admittedTickets: readonly number[]): number {
   return admittedTickets.reduce((highest, ticket) => Math.max(highest, ticket), current);

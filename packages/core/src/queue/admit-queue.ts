@@ -1,6 +1,6 @@
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, slotsToAdmit } from './admission.ts';
+import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, paceAdmissions, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
 import { type AdmissionHalt, SOLD_OUT_SQL, admissionHalt } from './crowd-rules.ts';
 
@@ -58,7 +58,22 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
     const [stock] = await em.execute<{ sold_out: boolean }[]>(`select ${SOLD_OUT_SQL('?', '?')} as sold_out`, [input.concertId, now]);
     const soldOut = stock?.sold_out === true;
     const halted = admissionHalt({ ...concert, sold_out: soldOut });
-    const free = halted === null ? slotsToAdmit(concert.max_active, activeBefore) : 0;
+    const places = halted === null ? slotsToAdmit(concert.max_active, activeBefore) : 0;
+    // under an admission cap, the pacing decides how many of the free places this round may fill
+    let pacing: ReturnType<typeof paceAdmissions> | null = null;
+    if (places > 0 && concert.admit_per_minute !== null) {
+      const [inWindow] = await em.execute<{ n: string }[]>(
+        `select count(*) as n from queue_token where concert_id = ? and activated_at > ?`,
+        [input.concertId, new Date(now.getTime() - 60_000)],
+      );
+      pacing = paceAdmissions({
+        admitPerMinute: concert.admit_per_minute,
+        nextAt: concert.admit_next_at === null ? null : new Date(concert.admit_next_at),
+        now,
+        admittedInWindow: Number(inWindow?.n ?? 0),
+      });
+    }
+    const free = pacing === null ? places : Math.min(places, pacing.allowed);
 
     // A token a concurrent leave is cancelling waits for that leave, then drops out of the round (its
     // status no longer matches): the round admits fewer, never more, and the leave's nudge runs another.
@@ -95,6 +110,9 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
     const fromAt = window?.from_at ? new Date(window.from_at).getTime() : now.getTime();
     const rate = admitRatePerMinute(Number(window?.after ?? 0), (now.getTime() - fromAt) / 1000);
     const admittedThrough = nextAdmittedThrough(Number(concert.admitted_through), admittedTickets);
+    if (pacing !== null && admittedTickets.length > 0) {
+      await em.execute(`update concert set admit_next_at = ? where id = ?`, [pacing.nextAtAfter(admittedTickets.length), input.concertId]);
+    }
     const active = activeBefore + admittedTickets.length;
     if (
       admittedThrough !== Number(concert.admitted_through) ||

@@ -9,11 +9,13 @@ export type ConcertQueueRow = {
   active_ttl_seconds: number;
   admitted_through: string;
   admit_rate_per_minute: number | null;
+  /** The admitter's pacing under `admit_per_minute` (admission.ts `paceAdmissions`). */
+  admit_next_at: Date | string | null;
 } & ConcertCrowdColumns;
 
 /** The select list of a concert's queue figures, for concert alias `c`. */
 export const CONCERT_QUEUE_COLUMNS = (c: string) =>
-  `${c}.id, ${c}.max_active, ${c}.active_count, ${c}.active_ttl_seconds, ${c}.admitted_through, ${c}.admit_rate_per_minute, ${CONCERT_CROWD_COLUMNS(c)}`;
+  `${c}.id, ${c}.max_active, ${c}.active_count, ${c}.active_ttl_seconds, ${c}.admitted_through, ${c}.admit_rate_per_minute, ${c}.admit_next_at, ${CONCERT_CROWD_COLUMNS(c)}`;
 
 /** The concert's queue figures, in the caller's transaction; null for an unknown concert. */
 export async function readConcertQueue(em: EntityManager, concertId: string, options: { forUpdate?: boolean } = {}) {

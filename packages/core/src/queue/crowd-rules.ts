@@ -9,6 +9,8 @@ import type { QueueExpiredReason, QueueTokenStatus } from '@frontrow/db';
 /** The concert columns the crowd rules read (snake_case, as the rows come from SQL). */
 export type ConcertCrowdColumns = {
   paused: boolean;
+  /** The operator's cap on admissions over any minute (null: none); the estimate uses it. */
+  admit_per_minute: number | null;
   sales_closed_at: Date | string | null;
   sold_out: boolean;
 };
@@ -21,7 +23,7 @@ export type TokenCrowdColumns = {
 };
 
 /** The concert's crowd columns as a select list of table alias `c` (extend the queue reads with it). */
-export const CONCERT_CROWD_COLUMNS = (c: string) => `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out`;
+export const CONCERT_CROWD_COLUMNS = (c: string) => `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out, ${c}.admit_per_minute`;
 
 export type EffectiveStatus = { status: QueueTokenStatus; expiredReason: QueueExpiredReason | null };
 

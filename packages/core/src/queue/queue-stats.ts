@@ -16,6 +16,8 @@ export type QueueStats = {
   /** The admitter's measured rate over its window, behind `estimatedWaitSeconds`; null until measured. */
   admitRatePerMinute: number | null;
   admittedThrough: number;
+  /** The operator's cap on admissions a minute (`queue config --admit-per-minute`), or null. */
+  admitPerMinute: number | null;
   /** Admission paused by the operator. */
   paused: boolean;
   /** When the sale closed, or null while open. */
@@ -46,6 +48,7 @@ export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concer
     admittedLastMinute: Number(row?.admitted_last_minute ?? 0),
     admitRatePerMinute: concert.admit_rate_per_minute,
     admittedThrough: Number(concert.admitted_through),
+    admitPerMinute: concert.admit_per_minute,
     paused: concert.paused,
     salesClosedAt: concert.sales_closed_at === null ? null : new Date(concert.sales_closed_at).toISOString(),
     soldOut: concert.sold_out,

@@ -39,6 +39,7 @@ export type TicketState = {
   activeTtlSeconds: number;
   paused: boolean;
   soldOut: boolean;
+  admitPerMinute: number | null;
 };
 
 /** A token row joined with its concert's queue figures. */
@@ -116,6 +117,7 @@ export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): Ticke
     activeTtlSeconds: row.active_ttl_seconds,
     paused: row.paused,
     soldOut: row.sold_out,
+    admitPerMinute: row.admit_per_minute,
   };
 }
 

@@ -22,6 +22,10 @@ export const ConcertSchema = defineEntity({
     salesClosedAt: p.datetime().nullable(),
     /** No seat of a future date is AVAILABLE or HELD, as the admitter's last round found. */
     soldOut: p.boolean().default(false),
+    /** At most this many admissions over any minute, spread evenly; null: capacity is the only limit. */
+    admitPerMinute: p.integer().nullable(),
+    /** The admitter's pacing: the earliest time of the next admission under `admitPerMinute`. */
+    admitNextAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -5,7 +5,9 @@ import { Migration } from '@mikro-orm/migrations';
  * read joins the token with its concert by primary key, so every new rule costs the poll no extra read):
  * - `paused`: the admitter admits nobody while set (`frontrow queue pause|resume`);
  * - `sales_closed_at`: the sale has ended (`frontrow concert close`): no new entries, no admissions;
- * - `sold_out`: no seat of a future date is AVAILABLE or HELD, kept by the admitter's rounds.
+ * - `sold_out`: no seat of a future date is AVAILABLE or HELD, kept by the admitter's rounds;
+ * - `admit_per_minute`: an optional cap on admissions over any minute, spread evenly; `admit_next_at` is
+ *   the pacing's theoretical time of the next admission, kept by the admitter.
  * A token ended by the operator says why: `expired_reason` (only with status EXPIRED).
  */
 export class QueueCrowdControls extends Migration {
@@ -13,6 +15,8 @@ export class QueueCrowdControls extends Migration {
     this.addSql(`alter table concert add column paused boolean not null default false;`);
     this.addSql(`alter table concert add column sales_closed_at timestamptz null;`);
     this.addSql(`alter table concert add column sold_out boolean not null default false;`);
+    this.addSql(`alter table concert add column admit_per_minute int null check (admit_per_minute > 0);`);
+    this.addSql(`alter table concert add column admit_next_at timestamptz null;`);
     this.addSql(`alter table queue_token add column expired_reason varchar(20) null;`);
     this.addSql(
       `alter table queue_token add constraint queue_token_expired_reason_check check (expired_reason is null or (status = 'EXPIRED' and expired_reason in ('SALES_CLOSED')));`,
@@ -22,6 +26,8 @@ export class QueueCrowdControls extends Migration {
   override down(): void {
     this.addSql(`alter table queue_token drop constraint if exists queue_token_expired_reason_check;`);
     this.addSql(`alter table queue_token drop column if exists expired_reason;`);
+    this.addSql(`alter table concert drop column if exists admit_next_at;`);
+    this.addSql(`alter table concert drop column if exists admit_per_minute;`);
     this.addSql(`alter table concert drop column if exists sold_out;`);
     this.addSql(`alter table concert drop column if exists sales_closed_at;`);
     this.addSql(`alter table concert drop column if exists paused;`);
