@@ -31,7 +31,15 @@ export type ApiMetrics = {
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type QueueRow = { concert_id: string; waiting: string; active: string; admitted: string; expired: string; closed_out: string };
+type QueueRow = {
+  concert_id: string;
+  waiting: string;
+  active: string;
+  admitted: string;
+  expired: string;
+  closed_out: string;
+  no_shows: string;
+};
 type ConcertRow = { concert_id: string; paused: boolean; sold_out: boolean; sales_closed: boolean };
 type BookingRow = { concert_id: string; holds: string; expired: string; payments: string; paid: string };
 
@@ -96,6 +104,12 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
   const endedByClose = new Counter({
     name: 'frontrow_queue_sales_closed_expiries_total',
     help: 'waiting tokens ended by the close of the sale (EXPIRED, reason SALES_CLOSED), per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const noShows = new Counter({
+    name: 'frontrow_queue_no_shows_total',
+    help: 'admitted tokens never claimed within the arrival window (EXPIRED, reason NO_SHOW), per concert',
     labelNames: ['concert_id'],
     registers,
   });
@@ -164,6 +178,7 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
     admissions,
     tokenExpiries,
     endedByClose,
+    noShows,
     paused,
     soldOut,
     salesClosed,
@@ -184,7 +199,8 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
                   count(*) filter (where status = 'ACTIVE' and active_until > now()) as active,
                   count(*) filter (where activated_at is not null) as admitted,
                   count(*) filter (where status = 'EXPIRED') as expired,
-                  count(*) filter (where expired_reason = 'SALES_CLOSED') as closed_out
+                  count(*) filter (where expired_reason = 'SALES_CLOSED') as closed_out,
+                  count(*) filter (where expired_reason = 'NO_SHOW') as no_shows
              from queue_token group by concert_id`,
         ),
         connection.execute<BookingRow[]>(
@@ -210,6 +226,7 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
       admissions.inc(labels, Number(row.admitted));
       tokenExpiries.inc(labels, Number(row.expired));
       endedByClose.inc(labels, Number(row.closed_out));
+      noShows.inc(labels, Number(row.no_shows));
     }
     for (const row of concertRows) {
       const labels = { concert_id: row.concert_id };

@@ -123,6 +123,7 @@ describe('GET /metrics', () => {
     expect(sample(text, `frontrow_queue_sold_out{${c}}`)).toBe(0);
     expect(sample(text, `frontrow_queue_sales_closed{${c}}`)).toBe(0);
     expect(sample(text, `frontrow_queue_sales_closed_expiries_total{${c}}`)).toBe(0);
+    expect(sample(text, `frontrow_queue_no_shows_total{${c}}`)).toBe(0);
     expect(sample(text, `frontrow_holds_total{${c}}`)).toBe(2);
     expect(sample(text, `frontrow_hold_expiries_total{${c}}`)).toBe(1);
     expect(sample(text, `frontrow_payments_total{${c}}`)).toBe(1);

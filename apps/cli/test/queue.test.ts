@@ -98,18 +98,28 @@ describe('frontrow queue', () => {
     const concertId = await concertWithLine({ maxActive: 1, waiting: 0 });
     const set = await frontrow('queue', 'config', '--concert', concertId, '--max-active', '7', '--active-ttl', '45', '--json');
     expect(set).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(set.stdout)).toEqual({ concertId, maxActive: 7, activeTtlSeconds: 45, admitPerMinute: null });
+    expect(JSON.parse(set.stdout)).toEqual({ concertId, maxActive: 7, activeTtlSeconds: 45, admitPerMinute: null, arrivalSeconds: 60 });
     const stored = await db.orm.em.fork().findOneOrFail(Concert, concertId);
     expect([stored.maxActive, stored.activeTtlSeconds]).toEqual([7, 45]);
 
     const shown = await frontrow('queue', 'config', '--concert', concertId);
-    expect(shown.stdout.trim()).toBe(`concert ${concertId}: max active 7, active ttl 45 s, admit per minute no cap`);
+    expect(shown.stdout.trim()).toBe(`concert ${concertId}: max active 7, active ttl 45 s, admit per minute no cap, arrival 60 s`);
 
     const capped = await frontrow('queue', 'config', '--concert', concertId, '--admit-per-minute', '30', '--json');
     expect(JSON.parse(capped.stdout)).toMatchObject({ admitPerMinute: 30 });
     expect((await frontrow('queue', 'status', '--concert', concertId)).stdout).toContain('(cap 30/min)');
-    const uncapped = await frontrow('queue', 'config', '--concert', concertId, '--admit-per-minute', '0', '--json');
-    expect(JSON.parse(uncapped.stdout)).toMatchObject({ admitPerMinute: null });
+    const uncapped = await frontrow(
+      'queue',
+      'config',
+      '--concert',
+      concertId,
+      '--admit-per-minute',
+      '0',
+      '--arrival-seconds',
+      '15',
+      '--json',
+    );
+    expect(JSON.parse(uncapped.stdout)).toMatchObject({ admitPerMinute: null, arrivalSeconds: 15 });
   });
 
   it.each([

@@ -15,6 +15,7 @@ describe('configuration', () => {
       HOLD_TTL_SECONDS: 300,
       QUEUE_MAX_ACTIVE: 100,
       QUEUE_ACTIVE_TTL_SECONDS: 600,
+      QUEUE_ARRIVAL_SECONDS: 60,
     });
   });
 
@@ -33,6 +34,7 @@ describe('configuration', () => {
     ['HOLD_TTL_SECONDS', '1.5'],
     ['QUEUE_MAX_ACTIVE', '-1'],
     ['QUEUE_ACTIVE_TTL_SECONDS', 'abc'],
+    ['QUEUE_ARRIVAL_SECONDS', '0'],
     ['QUEUE_ENTER_RATE_LIMIT', '-5'],
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['TOKEN_SECRET', 'short'],

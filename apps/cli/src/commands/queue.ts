@@ -43,28 +43,39 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
     .option('--max-active <n>', 'users admitted at once', integer)
     .option('--active-ttl <seconds>', 'how long an admission lasts (applies to admissions from now on)', integer)
     .option('--admit-per-minute <n>', 'admit at most n a minute, spread evenly (0: no cap)', integer)
+    .option('--arrival-seconds <s>', 'how long an admitted user has to show up before the slot goes to the next', integer)
     .option('--json', 'machine-readable output')
-    .action(async (options: { concert: string; maxActive?: number; activeTtl?: number; admitPerMinute?: number; json?: boolean }) => {
-      const rt = await runtime();
-      const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
-      const config = await rt.withOrm((orm) =>
-        // no job queue here: the workers' one-second round fills a raised capacity
-        configureQueue(
-          { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
-          {
-            concertId: options.concert,
-            maxActive: options.maxActive,
-            activeTtlSeconds: options.activeTtl,
-            admitPerMinute: options.admitPerMinute,
-          },
-        ),
-      );
-      if (options.json) rt.out(JSON.stringify(config));
-      else
-        rt.out(
-          `concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s, admit per minute ${config.admitPerMinute ?? 'no cap'}`,
+    .action(
+      async (options: {
+        concert: string;
+        maxActive?: number;
+        activeTtl?: number;
+        admitPerMinute?: number;
+        arrivalSeconds?: number;
+        json?: boolean;
+      }) => {
+        const rt = await runtime();
+        const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
+        const config = await rt.withOrm((orm) =>
+          // no job queue here: the workers' one-second round fills a raised capacity
+          configureQueue(
+            { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
+            {
+              concertId: options.concert,
+              maxActive: options.maxActive,
+              activeTtlSeconds: options.activeTtl,
+              admitPerMinute: options.admitPerMinute,
+              arrivalSeconds: options.arrivalSeconds,
+            },
+          ),
         );
-    });
+        if (options.json) rt.out(JSON.stringify(config));
+        else
+          rt.out(
+            `concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s, admit per minute ${config.admitPerMinute ?? 'no cap'}, arrival ${config.arrivalSeconds} s`,
+          );
+      },
+    );
 
   for (const [name, paused] of [
     ['pause', true],
@@ -96,6 +107,7 @@ function describe(stats: QueueStats): string {
     `waiting ${stats.waiting}`,
     `active ${stats.active}/${stats.maxActive}`,
     `admitted ${stats.admittedLastMinute}/min${stats.admitPerMinute === null ? '' : ` (cap ${stats.admitPerMinute}/min)`}`,
+    `no-shows ${stats.noShowsLastMinute}/min (arrival ${stats.arrivalSeconds} s)`,
     `(measured rate ${rate}, admitted through ticket ${stats.admittedThrough})`,
     ...(stats.paused ? ['PAUSED'] : []),
     ...(stats.soldOut ? ['SOLD OUT'] : []),

@@ -19,9 +19,15 @@ export const queueAdmitJob: JobModule = async (deps) => {
       // one batch may carry several concerts; each round is its own transaction
       for (const job of jobs) {
         const round = await admitQueue(core, { concertId: job.data.concertId });
-        if (round && (round.admittedTickets.length > 0 || round.expired > 0)) {
+        if (round && (round.admittedTickets.length > 0 || round.expired > 0 || round.noShows > 0)) {
           deps.log.info(
-            { concertId: round.concertId, admitted: round.admittedTickets.length, expired: round.expired, active: round.active },
+            {
+              concertId: round.concertId,
+              admitted: round.admittedTickets.length,
+              expired: round.expired,
+              noShows: round.noShows,
+              active: round.active,
+            },
             'queue admission round',
           );
         }

@@ -17,6 +17,8 @@ export const createConcertInput = z.object({
   price: z.number().int().min(0).max(10_000_000).default(50_000),
   maxActive: z.number().int().min(1).max(1_000_000).optional(),
   activeTtlSeconds: z.number().int().min(1).max(86_400).optional(),
+  /** Seconds an admitted user has to show up (default: QUEUE_ARRIVAL_SECONDS). */
+  arrivalSeconds: z.number().int().min(1).max(86_400).optional(),
   /** Performances start at this UTC time of day; 10:00 UTC is 19:00 in Seoul. */
   startsAtUtc: z
     .string()
@@ -50,6 +52,7 @@ export async function createConcert(deps: Deps, raw: CreateConcertInput): Promis
       venue: input.venue,
       maxActive: input.maxActive ?? deps.settings.defaultMaxActive,
       activeTtlSeconds: input.activeTtlSeconds ?? deps.settings.defaultActiveTtlSeconds,
+      arrivalSeconds: input.arrivalSeconds ?? deps.settings.defaultArrivalSeconds,
     });
     const schedules = [...input.dates].sort().map((date) => {
       const schedule = em.create(Schedule, { concert, date, startsAt: new Date(`${date}T${input.startsAtUtc}:00Z`) });

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, paceAdmissions, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
-import { type AdmissionHalt, SOLD_OUT_SQL, admissionHalt } from './crowd-rules.ts';
+import { type AdmissionHalt, NO_SHOW_SQL, SOLD_OUT_SQL, admissionHalt } from './crowd-rules.ts';
 
 export type AdmitQueueInput = { concertId: string };
 
@@ -11,6 +11,8 @@ export type AdmissionRound = {
   concertId: string;
   /** ACTIVE tokens past `activeUntil`, now EXPIRED. */
   expired: number;
+  /** ACTIVE tokens never claimed within the arrival window, now EXPIRED with reason NO_SHOW. */
+  noShows: number;
   /** Tickets promoted from WAITING to ACTIVE in this round, in ticket order. */
   admittedTickets: number[];
   /** ACTIVE tokens after the round: never above `maxActive`. */
@@ -46,6 +48,14 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
       `update queue_token set status = 'EXPIRED', version = version + 1
         where concert_id = ? and status = 'ACTIVE' and active_until <= ?
         returning id`,
+      [input.concertId, now],
+    );
+    // admitted users who never showed up within the arrival window free their slots for the next in line
+    const noShows = await em.execute<{ id: string }[]>(
+      `update queue_token t set status = 'EXPIRED', expired_reason = 'NO_SHOW', version = t.version + 1
+         from concert c
+        where c.id = t.concert_id and t.concert_id = ? and ${NO_SHOW_SQL('t', 'c', '?::timestamptz')}
+        returning t.id`,
       [input.concertId, now],
     );
     const [counted] = await em.execute<{ active: string }[]>(
@@ -128,6 +138,7 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
     return {
       concertId: String(concert.id),
       expired: expired.length,
+      noShows: noShows.length,
       admittedTickets,
       active,
       previousAdmittedThrough: Number(concert.admitted_through),

@@ -12,9 +12,17 @@ export const configureQueueInput = z.object({
   activeTtlSeconds: z.number().int().min(1).max(86_400).optional(),
   /** At most this many admissions over any minute, spread evenly; 0 removes the cap. */
   admitPerMinute: z.number().int().min(0).max(1_000_000).optional(),
+  /** Seconds an admitted user has to show up; applies to admissions not yet claimed, from now on. */
+  arrivalSeconds: z.number().int().min(1).max(86_400).optional(),
 });
 export type ConfigureQueueInput = z.input<typeof configureQueueInput>;
-export type QueueConfig = { concertId: string; maxActive: number; activeTtlSeconds: number; admitPerMinute: number | null };
+export type QueueConfig = {
+  concertId: string;
+  maxActive: number;
+  activeTtlSeconds: number;
+  admitPerMinute: number | null;
+  arrivalSeconds: number;
+};
 
 /**
  * Sets a concert's waiting-room capacity and admission lifetime; with neither given, reads them. A new
@@ -29,6 +37,7 @@ export async function configureQueue(deps: Deps, raw: ConfigureQueueInput): Prom
     if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
     if (input.maxActive !== undefined) concert.maxActive = input.maxActive;
     if (input.activeTtlSeconds !== undefined) concert.activeTtlSeconds = input.activeTtlSeconds;
+    if (input.arrivalSeconds !== undefined) concert.arrivalSeconds = input.arrivalSeconds;
     if (input.admitPerMinute !== undefined) {
       concert.admitPerMinute = input.admitPerMinute === 0 ? null : input.admitPerMinute;
       // a new cap paces from now on: the old schedule's debt or credit does not carry over
@@ -39,6 +48,7 @@ export async function configureQueue(deps: Deps, raw: ConfigureQueueInput): Prom
       maxActive: concert.maxActive,
       activeTtlSeconds: concert.activeTtlSeconds,
       admitPerMinute: concert.admitPerMinute ?? null,
+      arrivalSeconds: concert.arrivalSeconds,
     };
   });
   if (input.maxActive !== undefined || input.admitPerMinute !== undefined) await nudgeAdmission(deps, input.concertId);

@@ -11,7 +11,7 @@ afterAll(async () => db?.drop());
 /** Every combination of the crowd columns. */
 const cases: ConcertCrowdColumns[] = [false, true].flatMap((paused) =>
   [null, new Date('2030-01-01T00:00:00Z')].flatMap((sales_closed_at) =>
-    [false, true].map((sold_out) => ({ paused, sales_closed_at, sold_out, admit_per_minute: null })),
+    [false, true].map((sold_out) => ({ paused, sales_closed_at, sold_out, admit_per_minute: null, arrival_seconds: 60 })),
   ),
 );
 

@@ -11,6 +11,8 @@ export type ConcertCrowdColumns = {
   paused: boolean;
   /** The operator's cap on admissions over any minute (null: none); the estimate uses it. */
   admit_per_minute: number | null;
+  /** The arrival window: seconds after admission within which the user must show up. */
+  arrival_seconds: number;
   sales_closed_at: Date | string | null;
   sold_out: boolean;
 };
@@ -20,10 +22,17 @@ export type TokenCrowdColumns = {
   status: QueueTokenStatus;
   active_until: Date | string | null;
   expired_reason: QueueExpiredReason | null;
+  activated_at: Date | string | null;
+  /** The user's first call with the ACTIVE token (the arrival); null until then. */
+  claimed_at: Date | string | null;
 };
 
+/** The token's crowd columns as a select list of table alias `t`. */
+export const TOKEN_CROWD_COLUMNS = (t: string) => `${t}.expired_reason, ${t}.activated_at, ${t}.claimed_at`;
+
 /** The concert's crowd columns as a select list of table alias `c` (extend the queue reads with it). */
-export const CONCERT_CROWD_COLUMNS = (c: string) => `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out, ${c}.admit_per_minute`;
+export const CONCERT_CROWD_COLUMNS = (c: string) =>
+  `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out, ${c}.admit_per_minute, ${c}.arrival_seconds`;
 
 export type EffectiveStatus = { status: QueueTokenStatus; expiredReason: QueueExpiredReason | null };
 
@@ -31,19 +40,37 @@ export type EffectiveStatus = { status: QueueTokenStatus; expiredReason: QueueEx
  * What a token is at `now`, whether or not the admitter or the operator's command got to it yet:
  * - an ACTIVE token past `activeUntil` is EXPIRED (its own lapse: no reason);
  * - a WAITING token of a concert whose sale has closed is EXPIRED with reason SALES_CLOSED
- *   (`closeSales` writes exactly that, in the same transaction as the close).
+ *   (`closeSales` writes exactly that, in the same transaction as the close);
+ * - an ACTIVE token nobody has claimed within the arrival window is EXPIRED with reason NO_SHOW (the
+ *   admitter writes that, and fills the slot).
  */
 export function effectiveStatus(
   token: TokenCrowdColumns,
-  concert: Pick<ConcertCrowdColumns, 'sales_closed_at'>,
+  concert: Pick<ConcertCrowdColumns, 'sales_closed_at' | 'arrival_seconds'>,
   now: Date,
 ): EffectiveStatus {
   if (token.status === 'ACTIVE' && (token.active_until === null || new Date(token.active_until) <= now)) {
     return { status: 'EXPIRED', expiredReason: null };
   }
+  if (isNoShow(token, concert, now)) return { status: 'EXPIRED', expiredReason: 'NO_SHOW' };
   if (token.status === 'WAITING' && concert.sales_closed_at !== null) return { status: 'EXPIRED', expiredReason: 'SALES_CLOSED' };
   return { status: token.status, expiredReason: token.status === 'EXPIRED' ? token.expired_reason : null };
 }
+
+/** ACTIVE, never claimed, and the arrival window since admission has run out (`NO_SHOW_SQL`). */
+export function isNoShow(token: TokenCrowdColumns, concert: Pick<ConcertCrowdColumns, 'arrival_seconds'>, now: Date): boolean {
+  return (
+    token.status === 'ACTIVE' &&
+    token.claimed_at === null &&
+    token.activated_at !== null &&
+    new Date(token.activated_at).getTime() + concert.arrival_seconds * 1000 <= now.getTime()
+  );
+}
+
+/** `isNoShow` in SQL, for token alias `t`, concert alias `c` and a timestamptz expression `now`. */
+export const NO_SHOW_SQL = (t: string, c: string, now: string) =>
+  `(${t}.status = 'ACTIVE' and ${t}.claimed_at is null and ${t}.activated_at is not null
+    and ${t}.activated_at + make_interval(secs => ${c}.arrival_seconds) <= ${now})`;
 
 /** Why a new entry into the line is refused, or null when it is welcome. */
 export type EntryRefusal = 'SALES_CLOSED' | 'SOLD_OUT';

@@ -6,7 +6,7 @@ import { DomainError } from '../errors.ts';
 import { replaying } from '../unit-of-work.ts';
 import { concertIdSchema } from './concert-id.ts';
 import { CONCERT_QUEUE_COLUMNS, type ConcertQueueRow, readConcertQueue } from './concert-queue.ts';
-import { ENTRY_OPEN_SQL, entryRefusal } from './crowd-rules.ts';
+import { ENTRY_OPEN_SQL, NO_SHOW_SQL, entryRefusal } from './crowd-rules.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
 import { type QueueTicket, type TicketState, ticketStateOf, toQueueTicket } from './ticket.ts';
 import type { TokenSigner } from './token-signer.ts';
@@ -14,7 +14,14 @@ import type { TokenSigner } from './token-signer.ts';
 export const enterQueueInput = z.object({ concertId: concertIdSchema, userId: z.uuid() });
 export type EnterQueueInput = z.input<typeof enterQueueInput>;
 
-type LiveTokenRow = { id: string; ticket: string; status: 'WAITING' | 'ACTIVE'; active_until: Date | null; expired_reason: null };
+type LiveTokenRow = {
+  id: string;
+  ticket: string;
+  status: 'WAITING' | 'ACTIVE';
+  active_until: Date | null;
+  activated_at: Date | null;
+  claimed_at: Date | null;
+};
 
 /**
  * Gives the user a place in the concert's line, or the place they already hold: while a user has a live
@@ -33,14 +40,17 @@ export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: Ente
   // the locks wait at most lock_timeout (the admitter holds the concert's for a round): a wait that runs
   // out is replayed like any unit of work's, then BUSY
   let entered = await replaying(() => enterAtOnce(deps.em, input.concertId, userId));
-  if (entered && entered.token.status === 'ACTIVE' && !isUnlapsed(entered.token, now)) {
-    // an ACTIVE token past activeUntil is no longer a place: it expires now and the user starts again, by
-    // the same script (a parallel entry of this user that expired it first is found, not doubled)
+  if (entered && entered.token.status === 'ACTIVE' && ticketState(entered.concert, entered.token, userId, now).status === 'EXPIRED') {
+    // an ACTIVE token past activeUntil, or a no-show's, is no longer a place: it expires now and the user
+    // starts again, by the same script (a parallel entry of this user that expired it first is found, not doubled)
     const lapsed = entered.token.id;
     await replaying(() =>
       deps.em.execute(
-        `update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE' and active_until <= ?`,
-        [lapsed, now],
+        `update queue_token t
+            set status = 'EXPIRED', expired_reason = case when ${NO_SHOW_SQL('t', 'c', '?::timestamptz')} then 'NO_SHOW' end, version = t.version + 1
+           from concert c
+          where t.id = ? and c.id = t.concert_id and t.status = 'ACTIVE' and (t.active_until <= ? or ${NO_SHOW_SQL('t', 'c', '?::timestamptz')})`,
+        [now, lapsed, now, now],
       ),
     );
     entered = await replaying(() => enterAtOnce(deps.em, input.concertId, userId));
@@ -105,23 +115,19 @@ const LIVE_OR_NEW_TOKEN: ScriptStatement = {
   name: 'frontrow_enter_token',
   params: ['bigint', 'uuid', 'text'],
   text: `with live as (
-       select id, ticket, status, active_until from queue_token
+       select id, ticket, status, active_until, activated_at, claimed_at from queue_token
         where concert_id = $1 and user_id = $2 and status in ('WAITING', 'ACTIVE')
      ), fresh as (
        insert into queue_token (concert_id, user_id, ticket, status)
        select c.id, $2, nextval($3::regclass), 'WAITING'
          from concert c where c.id = $1 and not exists (select 1 from live) and ${ENTRY_OPEN_SQL('c')}
        on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
-       returning id, ticket, status, active_until
+       returning id, ticket, status, active_until, activated_at, claimed_at
      )
-     select id, ticket, status, active_until from live
+     select id, ticket, status, active_until, activated_at, claimed_at from live
      union all
-     select id, ticket, status, active_until from fresh`,
+     select id, ticket, status, active_until, activated_at, claimed_at from fresh`,
 };
-
-function isUnlapsed(token: LiveTokenRow, now: Date): boolean {
-  return token.active_until !== null && new Date(token.active_until) > now;
-}
 
 function ticketState(concert: ConcertQueueRow, token: LiveTokenRow, userId: string, now: Date): TicketState {
   return ticketStateOf(String(token.id), { ...concert, concert_id: concert.id, user_id: userId, ...token, expired_reason: null }, now);

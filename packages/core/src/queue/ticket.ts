@@ -1,6 +1,13 @@
 import { type EntityManager, type QueueExpiredReason, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
 import { DomainError } from '../errors.ts';
-import { CONCERT_CROWD_COLUMNS, type ConcertCrowdColumns, effectiveStatus } from './crowd-rules.ts';
+import {
+  CONCERT_CROWD_COLUMNS,
+  type ConcertCrowdColumns,
+  NO_SHOW_SQL,
+  TOKEN_CROWD_COLUMNS,
+  type TokenCrowdColumns,
+  effectiveStatus,
+} from './crowd-rules.ts';
 import { estimateWaitSeconds, positionOf } from './position.ts';
 import type { TokenClaims } from './token-signer.ts';
 
@@ -31,6 +38,8 @@ export type TicketState = {
   status: QueueTokenStatus;
   expiredReason: QueueExpiredReason | null;
   activeUntil: Date | null;
+  /** When the admitted user first showed up; null until then (see `arrive`). */
+  claimedAt: Date | null;
   admittedThrough: number;
   admitRatePerMinute: number | null;
   maxActive: number;
@@ -54,11 +63,11 @@ export type TicketRow = {
   max_active: number;
   active_count: number;
   active_ttl_seconds: number;
-  expired_reason: QueueExpiredReason | null;
-} & ConcertCrowdColumns;
+} & TokenCrowdColumns &
+  ConcertCrowdColumns;
 
 /** A token's state: its row `t` joined with its concert `c`, both by primary key. */
-const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until, t.expired_reason,
+const TICKET_COLUMNS = `t.user_id, t.concert_id, t.ticket, t.status, t.active_until, ${TOKEN_CROWD_COLUMNS('t')},
             c.admitted_through, c.admit_rate_per_minute, c.max_active, c.active_count, c.active_ttl_seconds,
             ${CONCERT_CROWD_COLUMNS('c')}`;
 const TICKET_FROM = 'from queue_token t join concert c on c.id = t.concert_id';
@@ -87,8 +96,26 @@ export async function readTicketState(em: EntityManager, claims: TokenClaims, no
   // a named prepared statement: every poll runs it, and parsing and planning it each time cost PostgreSQL
   // more than running it (docs/BENCHMARKS.md)
   const rows = await queryPrepared<TicketRow>(em, 'frontrow_ticket_state', TICKET_STATE_PREPARED, [claims.tokenId]);
-  return claimedTicketState(claims, rows[0], now);
+  return await arrive(em, claimedTicketState(claims, rows[0], now), now);
 }
+
+/**
+ * The admitted user shows up: the first read of an ACTIVE token by its holder (a status read, a watch's
+ * read, any guarded call) claims the slot, so the admitter does not free it as a no-show. At most one
+ * write per token, ever: only a state read as unclaimed writes, and only while the arrival window is open
+ * (`NO_SHOW_SQL`: a token the admitter is freeing meanwhile is not claimed, and their row lock orders the
+ * two). Returns the state as claimed, or as read when there was nothing to claim.
+ */
+export async function arrive(em: EntityManager, state: TicketState | null, now: Date): Promise<TicketState | null> {
+  if (state === null || state.status !== 'ACTIVE' || state.claimedAt !== null) return state;
+  const claimed = await queryPrepared<{ id: string }>(em, 'frontrow_claim_arrival', CLAIM_ARRIVAL_SQL, [state.tokenId, now]);
+  return claimed.length > 0 ? { ...state, claimedAt: now } : state;
+}
+
+const CLAIM_ARRIVAL_SQL = `update queue_token t set claimed_at = $2, version = t.version + 1
+   from concert c
+  where t.id = $1 and c.id = t.concert_id and t.status = 'ACTIVE' and t.claimed_at is null and not ${NO_SHOW_SQL('t', 'c', '$2::timestamptz')}
+  returning t.id`;
 
 /** The state of the row read for a token's claims, or null when there is none or it does not match them. */
 export function claimedTicketState(claims: TokenClaims, row: TicketRow | undefined, now: Date): TicketState | null {
@@ -110,6 +137,7 @@ export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): Ticke
     status: effective.status,
     expiredReason: effective.expiredReason,
     activeUntil,
+    claimedAt: row.claimed_at === null ? null : new Date(row.claimed_at),
     admittedThrough: Number(row.admitted_through),
     admitRatePerMinute: row.admit_rate_per_minute,
     maxActive: row.max_active,

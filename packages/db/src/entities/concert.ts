@@ -26,6 +26,8 @@ export const ConcertSchema = defineEntity({
     admitPerMinute: p.integer().nullable(),
     /** The admitter's pacing: the earliest time of the next admission under `admitPerMinute`. */
     admitNextAt: p.datetime().nullable(),
+    /** An admitted user who makes no call with their token within this many seconds is a no-show. */
+    arrivalSeconds: p.integer().default(60),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -4,7 +4,7 @@ import { Concert } from './concert.ts';
 export const QUEUE_TOKEN_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;
 export type QueueTokenStatus = (typeof QUEUE_TOKEN_STATUSES)[number];
 /** Why a token is EXPIRED, when the reason is not its own lapse (API.md, `expiredReason`). */
-export const QUEUE_EXPIRED_REASONS = ['SALES_CLOSED'] as const;
+export const QUEUE_EXPIRED_REASONS = ['SALES_CLOSED', 'NO_SHOW'] as const;
 export type QueueExpiredReason = (typeof QUEUE_EXPIRED_REASONS)[number];
 export const LIVE_TOKEN_STATUSES = ['WAITING', 'ACTIVE'] as const satisfies readonly QueueTokenStatus[];
 
@@ -22,6 +22,8 @@ export const QueueTokenSchema = defineEntity({
     activatedAt: p.datetime().nullable(),
     activeUntil: p.datetime().nullable(),
     expiredReason: p.string().$type<QueueExpiredReason>().nullable(),
+    /** When the admitted user first showed up (a call with the ACTIVE token): set once, never again. */
+    claimedAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     version: p.integer().version(),
   },
