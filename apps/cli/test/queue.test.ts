@@ -64,6 +64,30 @@ describe('frontrow queue', () => {
     expect(unknown.stderr).toContain('error:');
   });
 
+  it('concert create --opens-at makes a pre-queue that queue status shows; queue config --opens-at moves it; a bad time is one error line', async () => {
+    const created = await frontrow(
+      'concert',
+      'create',
+      '--title',
+      'T',
+      '--venue',
+      'V',
+      '--dates',
+      '2030-06-01',
+      '--opens-at',
+      '2030-01-01T10:00:00Z',
+      '--json',
+    );
+    const { concertId } = JSON.parse(created.stdout) as { concertId: string };
+    await enterMany(concertId, 2);
+    expect((await frontrow('queue', 'status', '--concert', concertId)).stdout).toContain('PRE-QUEUE 2 until 2030-01-01T10:00:00.000Z');
+    const moved = await frontrow('queue', 'config', '--concert', concertId, '--opens-at', '2030-01-02T10:00:00+09:00', '--json');
+    expect(JSON.parse(moved.stdout)).toMatchObject({ salesOpenAt: '2030-01-02T01:00:00.000Z' });
+    const bad = await frontrow('queue', 'config', '--concert', concertId, '--opens-at', 'tomorrow');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: salesOpenAt: /);
+  });
+
   it('status --watch refreshes every second until Ctrl-C, then exits 0', async () => {
     const concertId = await concertWithLine({ maxActive: 1, waiting: 1 });
     const child = spawn(process.execPath, [main, 'queue', 'status', '--concert', concertId, '--watch', '--json'], {
@@ -98,7 +122,14 @@ describe('frontrow queue', () => {
     const concertId = await concertWithLine({ maxActive: 1, waiting: 0 });
     const set = await frontrow('queue', 'config', '--concert', concertId, '--max-active', '7', '--active-ttl', '45', '--json');
     expect(set).toMatchObject({ code: 0, stderr: '' });
-    expect(JSON.parse(set.stdout)).toEqual({ concertId, maxActive: 7, activeTtlSeconds: 45, admitPerMinute: null, arrivalSeconds: 60 });
+    expect(JSON.parse(set.stdout)).toEqual({
+      concertId,
+      maxActive: 7,
+      activeTtlSeconds: 45,
+      admitPerMinute: null,
+      arrivalSeconds: 60,
+      salesOpenAt: null,
+    });
     const stored = await db.orm.em.fork().findOneOrFail(Concert, concertId);
     expect([stored.maxActive, stored.activeTtlSeconds]).toEqual([7, 45]);
 

@@ -22,6 +22,7 @@ export * from './queue/watch-ticket.ts';
 export * from './queue/nudge-admission.ts';
 export * from './queue/crowd-rules.ts';
 export * from './queue/operator-controls.ts';
+export * from './queue/open-sales.ts';
 export * from './token-secret.ts';
 export * from './identity/identity.ts';
 export * from './booking/release-holds.ts';

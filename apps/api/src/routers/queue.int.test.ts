@@ -108,6 +108,7 @@ describe('queue.enter over HTTP', () => {
       paused: false,
       soldOut: false,
       expiredReason: null,
+      salesOpenAt: null,
     });
   });
 
@@ -125,6 +126,24 @@ describe('queue.enter over HTTP', () => {
     expect([res.statusCode, res.json().error.data.reason]).toEqual([409, 'SALES_CLOSED']);
     const read = await get('queue.status', undefined, queueTokenOnly(waiting.token));
     expect(read.body.result?.data).toMatchObject({ status: 'EXPIRED', expiredReason: 'SALES_CLOSED', paused: false });
+  });
+
+  it('a sale with an opening time answers PRE_QUEUE over HTTP, with the opening and no place', async () => {
+    const { concertId } = await createConcert(deps(), {
+      title: 'Q',
+      venue: 'V',
+      dates: ['2099-06-01'],
+      salesOpenAt: '2099-01-01T10:00:00Z',
+    });
+    const ticket = await enter(concertId);
+    expect(ticket).toMatchObject({
+      status: 'PRE_QUEUE',
+      position: null,
+      estimatedWaitSeconds: null,
+      salesOpenAt: '2099-01-01T10:00:00.000Z',
+    });
+    const read = await get('queue.status', undefined, queueTokenOnly(ticket.token));
+    expect(read.body.result?.data).toMatchObject({ status: 'PRE_QUEUE', salesOpenAt: '2099-01-01T10:00:00.000Z' });
   });
 
   it('a paused line reads WAITING with paused: true and no estimate over HTTP', async () => {

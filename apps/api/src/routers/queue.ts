@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
-import { QUEUE_EXPIRED_REASONS, QUEUE_TOKEN_STATUSES } from '@frontrow/db';
+import { QUEUE_TICKET_STATUSES, enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
+import { QUEUE_EXPIRED_REASONS } from '@frontrow/db';
 import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';
 
 /** API.md's `QueueTicket`. */
@@ -9,13 +9,14 @@ const queueTicket = z.object({
   token: z.string(),
   userId: z.string(),
   concertId: z.string(),
-  status: z.enum(QUEUE_TOKEN_STATUSES),
+  status: z.enum(QUEUE_TICKET_STATUSES),
   position: z.number().int().positive().nullable(),
   estimatedWaitSeconds: z.number().int().nonnegative().nullable(),
   activeUntil: z.string().nullable(),
   paused: z.boolean(),
   soldOut: z.boolean(),
   expiredReason: z.enum(QUEUE_EXPIRED_REASONS).nullable(),
+  salesOpenAt: z.string().nullable(),
 });
 
 /** What the caller sends to `queue.enter`: the concert; the user is the signed-in one. */

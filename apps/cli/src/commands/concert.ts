@@ -13,6 +13,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
     .option('--price <won>', 'price of every seat in KRW', integer, 50_000)
     .option('--max-active <n>', 'users admitted at once (default: QUEUE_MAX_ACTIVE)', integer)
     .option('--active-ttl <seconds>', 'how long an admitted user stays admitted (default: QUEUE_ACTIVE_TTL_SECONDS)', integer)
+    .option('--opens-at <iso>', 'when the sale opens: entries before it wait in a pre-queue and get a random order then')
     .option('--json', 'machine-readable output')
     .action(
       async (options: {
@@ -22,6 +23,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
         price: number;
         maxActive?: number;
         activeTtl?: number;
+        opensAt?: string;
         json?: boolean;
       }) => {
         const rt = await runtime();
@@ -36,6 +38,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
               price: options.price,
               maxActive: options.maxActive,
               activeTtlSeconds: options.activeTtl,
+              salesOpenAt: options.opensAt,
             },
           ),
         );

@@ -43,6 +43,7 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
     .option('--max-active <n>', 'users admitted at once', integer)
     .option('--active-ttl <seconds>', 'how long an admission lasts (applies to admissions from now on)', integer)
     .option('--admit-per-minute <n>', 'admit at most n a minute, spread evenly (0: no cap)', integer)
+    .option('--opens-at <iso>', 'when the sale opens: entries before it wait in a pre-queue and get a random order then')
     .option('--arrival-seconds <s>', 'how long an admitted user has to show up before the slot goes to the next', integer)
     .option('--json', 'machine-readable output')
     .action(
@@ -52,6 +53,7 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
         activeTtl?: number;
         admitPerMinute?: number;
         arrivalSeconds?: number;
+        opensAt?: string;
         json?: boolean;
       }) => {
         const rt = await runtime();
@@ -66,13 +68,14 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
               activeTtlSeconds: options.activeTtl,
               admitPerMinute: options.admitPerMinute,
               arrivalSeconds: options.arrivalSeconds,
+              salesOpenAt: options.opensAt,
             },
           ),
         );
         if (options.json) rt.out(JSON.stringify(config));
         else
           rt.out(
-            `concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s, admit per minute ${config.admitPerMinute ?? 'no cap'}, arrival ${config.arrivalSeconds} s`,
+            `concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s, admit per minute ${config.admitPerMinute ?? 'no cap'}, arrival ${config.arrivalSeconds} s${config.salesOpenAt ? `, opens at ${config.salesOpenAt}` : ''}`,
           );
       },
     );
@@ -109,6 +112,7 @@ function describe(stats: QueueStats): string {
     `admitted ${stats.admittedLastMinute}/min${stats.admitPerMinute === null ? '' : ` (cap ${stats.admitPerMinute}/min)`}`,
     `no-shows ${stats.noShowsLastMinute}/min (arrival ${stats.arrivalSeconds} s)`,
     `(measured rate ${rate}, admitted through ticket ${stats.admittedThrough})`,
+    ...(stats.salesOpenAt && !stats.openedAt ? [`PRE-QUEUE ${stats.preQueue} until ${stats.salesOpenAt}`] : []),
     ...(stats.paused ? ['PAUSED'] : []),
     ...(stats.soldOut ? ['SOLD OUT'] : []),
     ...(stats.salesClosedAt ? [`SALES CLOSED at ${stats.salesClosedAt}`] : []),

@@ -148,7 +148,7 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
     `with w as materialized (
        select id, balance from wallet where user_id = $1 for update
      ), t as materialized (
-       select user_id, concert_id, ticket, status, active_until from queue_token
+       select user_id, concert_id, ticket, pre_ticket, status, active_until from queue_token
         where id = $2 and (select count(*) from w) >= 0 for update
      ), r as materialized (
        select id, user_id, concert_id, status, expires_at, total_price, cardinality(seat_numbers) as seat_count from reservation
@@ -157,7 +157,7 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
        select id from seat where reservation_id = $4 and status = 'HELD' and (select count(*) from r) >= 0 order by number for update
      )
      select w.id as wallet_id, w.balance,
-            t.user_id as token_user_id, t.ticket as token_ticket, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
+            t.user_id as token_user_id, coalesce(t.pre_ticket, t.ticket) as token_ticket, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
             r.id as reservation_id, r.user_id as reservation_user_id, r.concert_id as reservation_concert_id,
             r.status as reservation_status, r.expires_at, r.total_price, r.seat_count,
             (select count(*) from s) as held_seats,

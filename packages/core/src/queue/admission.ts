@@ -1,4 +1,38 @@
 /** Pure rules of the admitter: how many to admit, and the admission rate behind `estimatedWaitSeconds`. */
+import { createHmac } from 'node:crypto';
+
+/**
+ * A uniformly random order of `n` places, drawn from `seed` (32 random bytes at the opening): a Fisher–Yates
+ * shuffle whose draws come from HMAC-SHA256(seed, counter) with rejection sampling, so the order is
+ * unbiased, and anyone holding the logged seed can recompute it. `order[i]` is the place (0-based) of the
+ * i-th pre-queued entry in arrival order.
+ */
+export function shuffledPlaces(n: number, seed: Buffer): number[] {
+  const places = Array.from({ length: n }, (_, i) => i);
+  let counter = 0;
+  let pool: Buffer = Buffer.alloc(0);
+  const next32 = (): number => {
+    if (pool.length < 4) {
+      pool = createHmac('sha256', seed).update(String(counter++)).digest();
+    }
+    const value = pool.readUInt32BE(0);
+    pool = pool.subarray(4);
+    return value;
+  };
+  const below = (k: number): number => {
+    // the largest multiple of k below 2^32: values past it would favour small results
+    const limit = 2 ** 32 - (2 ** 32 % k);
+    for (;;) {
+      const value = next32();
+      if (value < limit) return value % k;
+    }
+  };
+  for (let i = n - 1; i > 0; i--) {
+    const j = below(i + 1);
+    [places[i], places[j]] = [places[j] as number, places[i] as number];
+  }
+  return places;
+}
 
 /** The window over which the admitter measures its admission rate: the last minute (docs/ARCHITECTURE.md#the-queue). */
 export const ADMIT_RATE_WINDOW_SECONDS = 60;

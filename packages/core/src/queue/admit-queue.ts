@@ -2,7 +2,8 @@ import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, paceAdmissions, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
-import { type AdmissionHalt, NO_SHOW_SQL, SOLD_OUT_SQL, admissionHalt } from './crowd-rules.ts';
+import { type AdmissionHalt, NO_SHOW_SQL, SOLD_OUT_SQL, admissionHalt, isOpeningDue } from './crowd-rules.ts';
+import { type Opening, openSales } from './open-sales.ts';
 
 export type AdmitQueueInput = { concertId: string };
 
@@ -24,6 +25,8 @@ export type AdmissionRound = {
   /** Why this round admitted nobody into free places (paused, closed, sold out), or null. */
   halted: AdmissionHalt | null;
   soldOut: boolean;
+  /** The fair opening this round ran (the pre-queue's random order and its seed), or null. */
+  opening: Opening | null;
 };
 
 /**
@@ -40,9 +43,12 @@ export type AdmissionRound = {
 export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<AdmissionRound | null> {
   return await inTransaction(deps.em, async (em) => {
     await em.execute('select pg_advisory_xact_lock(?::bigint)', [input.concertId]);
-    const concert = await readConcertQueue(em, input.concertId);
-    if (!concert) return null;
+    const found = await readConcertQueue(em, input.concertId);
+    if (!found) return null;
     const now = deps.clock.now();
+    // the opening of a pre-queued sale comes first, once: the line it makes is admitted by this very round
+    const opening = isOpeningDue(found, now) ? await openSales(em, input.concertId, now) : null;
+    const concert = opening ? { ...found, opened_at: now } : found;
 
     const expired = await em.execute<{ id: string }[]>(
       `update queue_token set status = 'EXPIRED', version = version + 1
@@ -146,6 +152,7 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
       admitRatePerMinute: rate,
       halted,
       soldOut,
+      opening,
     };
   });
 }

@@ -143,7 +143,7 @@ describe('arrival window', () => {
           new Date('2030-01-01T00:00:30Z'),
           new Date('2030-01-01T00:00:31Z'),
         ])
-          tokens.push({ status, claimed_at, activated_at, active_until: null, expired_reason: null });
+          tokens.push({ status, claimed_at, activated_at, active_until: null, expired_reason: null, pre_ticket: null });
     for (const token of tokens) {
       const [row] = await sql<{ no_show: boolean }>(
         `select ${NO_SHOW_SQL('t', 'c', '?::timestamptz')} as no_show

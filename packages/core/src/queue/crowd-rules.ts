@@ -6,6 +6,10 @@
  */
 import type { QueueExpiredReason, QueueTokenStatus } from '@frontrow/db';
 
+/** A ticket's status on the wire: a token's, or PRE_QUEUE (WAITING before the opening shuffle). */
+export const QUEUE_TICKET_STATUSES = ['PRE_QUEUE', 'WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;
+export type QueueTicketStatus = (typeof QUEUE_TICKET_STATUSES)[number];
+
 /** The concert columns the crowd rules read (snake_case, as the rows come from SQL). */
 export type ConcertCrowdColumns = {
   paused: boolean;
@@ -13,6 +17,10 @@ export type ConcertCrowdColumns = {
   admit_per_minute: number | null;
   /** The arrival window: seconds after admission within which the user must show up. */
   arrival_seconds: number;
+  /** The opening of a sale with a pre-queue; null: none. */
+  sales_open_at: Date | string | null;
+  /** When the opening shuffle ran; null before. */
+  opened_at: Date | string | null;
   sales_closed_at: Date | string | null;
   sold_out: boolean;
 };
@@ -25,16 +33,31 @@ export type TokenCrowdColumns = {
   activated_at: Date | string | null;
   /** The user's first call with the ACTIVE token (the arrival); null until then. */
   claimed_at: Date | string | null;
+  /** A pre-queued token's ticket at issue (what its claims name), once the shuffle gave it another. */
+  pre_ticket: string | number | null;
 };
 
 /** The token's crowd columns as a select list of table alias `t`. */
-export const TOKEN_CROWD_COLUMNS = (t: string) => `${t}.expired_reason, ${t}.activated_at, ${t}.claimed_at`;
+export const TOKEN_CROWD_COLUMNS = (t: string) => `${t}.expired_reason, ${t}.activated_at, ${t}.claimed_at, ${t}.pre_ticket`;
 
 /** The concert's crowd columns as a select list of table alias `c` (extend the queue reads with it). */
 export const CONCERT_CROWD_COLUMNS = (c: string) =>
-  `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out, ${c}.admit_per_minute, ${c}.arrival_seconds`;
+  `${c}.paused, ${c}.sales_closed_at, ${c}.sold_out, ${c}.admit_per_minute, ${c}.arrival_seconds, ${c}.sales_open_at, ${c}.opened_at`;
 
-export type EffectiveStatus = { status: QueueTokenStatus; expiredReason: QueueExpiredReason | null };
+export type EffectiveStatus = { status: QueueTicketStatus; expiredReason: QueueExpiredReason | null };
+
+/** The sale has a pre-queue that has not opened yet (the admitter's opening shuffle has not run). */
+export function isPreQueue(concert: Pick<ConcertCrowdColumns, 'sales_open_at' | 'opened_at'>): boolean {
+  return concert.sales_open_at !== null && concert.opened_at === null;
+}
+
+/** `isPreQueue` in SQL, for concert alias `c`. */
+export const PRE_QUEUE_SQL = (c: string) => `(${c}.sales_open_at is not null and ${c}.opened_at is null)`;
+
+/** The opening is due: a pre-queue whose opening time has come (`now` ≥ `sales_open_at`). */
+export function isOpeningDue(concert: Pick<ConcertCrowdColumns, 'sales_open_at' | 'opened_at'>, now: Date): boolean {
+  return isPreQueue(concert) && new Date(concert.sales_open_at as Date | string).getTime() <= now.getTime();
+}
 
 /**
  * What a token is at `now`, whether or not the admitter or the operator's command got to it yet:
@@ -42,11 +65,12 @@ export type EffectiveStatus = { status: QueueTokenStatus; expiredReason: QueueEx
  * - a WAITING token of a concert whose sale has closed is EXPIRED with reason SALES_CLOSED
  *   (`closeSales` writes exactly that, in the same transaction as the close);
  * - an ACTIVE token nobody has claimed within the arrival window is EXPIRED with reason NO_SHOW (the
- *   admitter writes that, and fills the slot).
+ *   admitter writes that, and fills the slot);
+ * - a WAITING token of a sale whose pre-queue has not opened is PRE_QUEUE (no place yet).
  */
 export function effectiveStatus(
   token: TokenCrowdColumns,
-  concert: Pick<ConcertCrowdColumns, 'sales_closed_at' | 'arrival_seconds'>,
+  concert: Pick<ConcertCrowdColumns, 'sales_closed_at' | 'arrival_seconds' | 'sales_open_at' | 'opened_at'>,
   now: Date,
 ): EffectiveStatus {
   if (token.status === 'ACTIVE' && (token.active_until === null || new Date(token.active_until) <= now)) {
@@ -54,6 +78,7 @@ export function effectiveStatus(
   }
   if (isNoShow(token, concert, now)) return { status: 'EXPIRED', expiredReason: 'NO_SHOW' };
   if (token.status === 'WAITING' && concert.sales_closed_at !== null) return { status: 'EXPIRED', expiredReason: 'SALES_CLOSED' };
+  if (token.status === 'WAITING' && isPreQueue(concert)) return { status: 'PRE_QUEUE', expiredReason: null };
   return { status: token.status, expiredReason: token.status === 'EXPIRED' ? token.expired_reason : null };
 }
 
@@ -85,17 +110,19 @@ export function entryRefusal(concert: ConcertCrowdColumns): EntryRefusal | null 
 export const ENTRY_OPEN_SQL = (c: string) => `(${c}.sales_closed_at is null and not ${c}.sold_out)`;
 
 /** Why the admitter admits nobody now, or null when it admits into free places. */
-export type AdmissionHalt = 'PAUSED' | 'SALES_CLOSED' | 'SOLD_OUT';
+export type AdmissionHalt = 'PAUSED' | 'SALES_CLOSED' | 'SOLD_OUT' | 'PRE_QUEUE';
 
 export function admissionHalt(concert: ConcertCrowdColumns): AdmissionHalt | null {
   if (concert.sales_closed_at !== null) return 'SALES_CLOSED';
+  if (isPreQueue(concert)) return 'PRE_QUEUE';
   if (concert.paused) return 'PAUSED';
   if (concert.sold_out) return 'SOLD_OUT';
   return null;
 }
 
 /** `admissionHalt(c) === null` in SQL, for concert alias `c`. */
-export const ADMISSION_OPEN_SQL = (c: string) => `(${c}.sales_closed_at is null and not ${c}.paused and not ${c}.sold_out)`;
+export const ADMISSION_OPEN_SQL = (c: string) =>
+  `(${c}.sales_closed_at is null and not ${PRE_QUEUE_SQL(c)} and not ${c}.paused and not ${c}.sold_out)`;
 
 /**
  * Sold out: no seat of a performance after `$now` is AVAILABLE or HELD (a HELD seat may come back when

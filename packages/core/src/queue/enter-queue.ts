@@ -21,6 +21,7 @@ type LiveTokenRow = {
   active_until: Date | null;
   activated_at: Date | null;
   claimed_at: Date | null;
+  pre_ticket: string | null;
 };
 
 /**
@@ -59,7 +60,7 @@ export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: Ente
   if (!entered) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
 
   const state = ticketState(entered.concert, entered.token, userId, deps.clock.now());
-  const signed = await deps.tokens.sign({ tokenId: state.tokenId, userId, concertId: state.concertId, ticket: state.ticket });
+  const signed = await deps.tokens.sign({ tokenId: state.tokenId, userId, concertId: state.concertId, ticket: state.issuedTicket });
   return toQueueTicket(signed, state);
 }
 
@@ -115,18 +116,18 @@ const LIVE_OR_NEW_TOKEN: ScriptStatement = {
   name: 'frontrow_enter_token',
   params: ['bigint', 'uuid', 'text'],
   text: `with live as (
-       select id, ticket, status, active_until, activated_at, claimed_at from queue_token
+       select id, ticket, status, active_until, activated_at, claimed_at, pre_ticket from queue_token
         where concert_id = $1 and user_id = $2 and status in ('WAITING', 'ACTIVE')
      ), fresh as (
        insert into queue_token (concert_id, user_id, ticket, status)
        select c.id, $2, nextval($3::regclass), 'WAITING'
          from concert c where c.id = $1 and not exists (select 1 from live) and ${ENTRY_OPEN_SQL('c')}
        on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
-       returning id, ticket, status, active_until, activated_at, claimed_at
+       returning id, ticket, status, active_until, activated_at, claimed_at, pre_ticket
      )
-     select id, ticket, status, active_until, activated_at, claimed_at from live
+     select id, ticket, status, active_until, activated_at, claimed_at, pre_ticket from live
      union all
-     select id, ticket, status, active_until, activated_at, claimed_at from fresh`,
+     select id, ticket, status, active_until, activated_at, claimed_at, pre_ticket from fresh`,
 };
 
 function ticketState(concert: ConcertQueueRow, token: LiveTokenRow, userId: string, now: Date): TicketState {

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { concertIdSchema } from './concert-id.ts';
 import { readConcertQueue } from './concert-queue.ts';
+import { isPreQueue } from './crowd-rules.ts';
 
 export type QueueStats = {
   concertId: string;
@@ -16,6 +17,12 @@ export type QueueStats = {
   /** The admitter's measured rate over its window, behind `estimatedWaitSeconds`; null until measured. */
   admitRatePerMinute: number | null;
   admittedThrough: number;
+  /** Users waiting in the pre-queue for the opening (0 once it opened, or with no pre-queue). */
+  preQueue: number;
+  /** When the sale opens (pre-queue), or null. */
+  salesOpenAt: string | null;
+  /** When the opening shuffle ran, or null. */
+  openedAt: string | null;
   /** Seconds an admitted user has to show up. */
   arrivalSeconds: number;
   /** Admitted users whose arrival window ran out in the last minute with no call: slots freed for the line. */
@@ -63,6 +70,9 @@ export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concer
     admittedLastMinute: Number(row?.admitted_last_minute ?? 0),
     admitRatePerMinute: concert.admit_rate_per_minute,
     admittedThrough: Number(concert.admitted_through),
+    preQueue: isPreQueue(concert) ? Number(row?.waiting ?? 0) : 0,
+    salesOpenAt: concert.sales_open_at === null ? null : new Date(concert.sales_open_at).toISOString(),
+    openedAt: concert.opened_at === null ? null : new Date(concert.opened_at).toISOString(),
     arrivalSeconds: concert.arrival_seconds,
     noShowsLastMinute: Number(row?.no_shows ?? 0),
     admitPerMinute: concert.admit_per_minute,

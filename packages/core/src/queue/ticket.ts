@@ -1,4 +1,5 @@
 import { type EntityManager, type QueueExpiredReason, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
+import type { QueueTicketStatus } from './crowd-rules.ts';
 import { DomainError } from '../errors.ts';
 import {
   CONCERT_CROWD_COLUMNS,
@@ -16,7 +17,7 @@ export type QueueTicket = {
   token: string;
   userId: string;
   concertId: string;
-  status: QueueTokenStatus;
+  status: QueueTicketStatus;
   position: number | null;
   estimatedWaitSeconds: number | null;
   activeUntil: string | null;
@@ -24,8 +25,10 @@ export type QueueTicket = {
   paused: boolean;
   /** No seat of a future date is AVAILABLE or HELD: waiting is likely in vain. */
   soldOut: boolean;
-  /** Why an EXPIRED token ended when it was not its own lapse (`SALES_CLOSED`); else null. */
+  /** Why an EXPIRED token ended when it was not its own lapse (`SALES_CLOSED`, `NO_SHOW`); else null. */
   expiredReason: QueueExpiredReason | null;
+  /** While PRE_QUEUE: when the sale opens (and the pre-queue gets its random order); else null. */
+  salesOpenAt: string | null;
 };
 
 /** A token as the database has it now, with its concert's queue figures: what the guard and `queue.status` need. */
@@ -33,9 +36,12 @@ export type TicketState = {
   tokenId: string;
   userId: string;
   concertId: string;
+  /** The place in the concert's line (after the opening shuffle, for a pre-queued token). */
   ticket: number;
+  /** The ticket the token was issued with, which its signed claims name (differs from `ticket` after a shuffle). */
+  issuedTicket: number;
   /** Effective status (crowd-rules.ts `effectiveStatus`): e.g. an ACTIVE token past `activeUntil` reads EXPIRED before the admitter catches up. */
-  status: QueueTokenStatus;
+  status: QueueTicketStatus;
   expiredReason: QueueExpiredReason | null;
   activeUntil: Date | null;
   /** When the admitted user first showed up; null until then (see `arrive`). */
@@ -49,6 +55,7 @@ export type TicketState = {
   paused: boolean;
   soldOut: boolean;
   admitPerMinute: number | null;
+  salesOpenAt: Date | null;
 };
 
 /** A token row joined with its concert's queue figures. */
@@ -119,10 +126,15 @@ const CLAIM_ARRIVAL_SQL = `update queue_token t set claimed_at = $2, version = t
 
 /** The state of the row read for a token's claims, or null when there is none or it does not match them. */
 export function claimedTicketState(claims: TokenClaims, row: TicketRow | undefined, now: Date): TicketState | null {
-  if (!row || row.user_id !== claims.userId || String(row.concert_id) !== claims.concertId || Number(row.ticket) !== claims.ticket) {
+  if (!row || row.user_id !== claims.userId || String(row.concert_id) !== claims.concertId || issuedTicketOf(row) !== claims.ticket) {
     return null;
   }
   return ticketStateOf(claims.tokenId, row, now);
+}
+
+/** The ticket a token was issued (and signed) with: a pre-queued token keeps it in `pre_ticket` once shuffled. */
+function issuedTicketOf(row: Pick<TicketRow, 'ticket' | 'pre_ticket'>): number {
+  return Number(row.pre_ticket ?? row.ticket);
 }
 
 /** The effective state of a token row at `now` (crowd-rules.ts): a lapsed ACTIVE token reads EXPIRED, and so on. */
@@ -134,6 +146,7 @@ export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): Ticke
     userId: row.user_id,
     concertId: String(row.concert_id),
     ticket: Number(row.ticket),
+    issuedTicket: issuedTicketOf(row),
     status: effective.status,
     expiredReason: effective.expiredReason,
     activeUntil,
@@ -146,6 +159,7 @@ export function ticketStateOf(tokenId: string, row: TicketRow, now: Date): Ticke
     paused: row.paused,
     soldOut: row.sold_out,
     admitPerMinute: row.admit_per_minute,
+    salesOpenAt: row.sales_open_at === null ? null : new Date(row.sales_open_at),
   };
 }
 
@@ -164,12 +178,15 @@ export function toQueueTicket(token: string, state: TicketState): QueueTicket {
     paused: waiting && state.paused,
     soldOut: waiting && state.soldOut,
     expiredReason: state.status === 'EXPIRED' ? state.expiredReason : null,
+    salesOpenAt: state.status === 'PRE_QUEUE' && state.salesOpenAt ? state.salesOpenAt.toISOString() : null,
   };
 }
 
 /** The admitted guard's rule (invariant 4): only an ACTIVE, unlapsed token passes. */
 export function assertAdmitted(state: TicketState): void {
-  if (state.status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
+  if (state.status === 'WAITING' || state.status === 'PRE_QUEUE') {
+    throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
+  }
   if (state.status !== 'ACTIVE') throw new DomainError('TOKEN_EXPIRED', `your token is ${state.status}; enter the queue again`);
 }
 

@@ -24,7 +24,7 @@ export async function* watchTicket(deps: Pick<Deps, 'em' | 'clock'>, input: Watc
     tokenId: input.ticket.tokenId,
     userId: input.ticket.userId,
     concertId: input.ticket.concertId,
-    ticket: input.ticket.ticket,
+    ticket: input.ticket.issuedTicket,
   };
   let sent = toQueueTicket(input.token, input.ticket);
   yield sent;
@@ -54,6 +54,7 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<boole
 function sameTicket(a: QueueTicket, b: QueueTicket): boolean {
   return (
     a.status === b.status &&
+    a.salesOpenAt === b.salesOpenAt &&
     a.position === b.position &&
     a.estimatedWaitSeconds === b.estimatedWaitSeconds &&
     a.activeUntil === b.activeUntil &&

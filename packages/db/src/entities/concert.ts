@@ -28,6 +28,12 @@ export const ConcertSchema = defineEntity({
     admitNextAt: p.datetime().nullable(),
     /** An admitted user who makes no call with their token within this many seconds is a no-show. */
     arrivalSeconds: p.integer().default(60),
+    /** Entries before this wait in a pre-queue and get a random order at the opening; null: no pre-queue. */
+    salesOpenAt: p.datetime().nullable(),
+    /** When the admitter ran the opening shuffle (once); null before it. */
+    openedAt: p.datetime().nullable(),
+    /** The opening shuffle's seed (hex), for audit. */
+    openSeed: p.string().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },
 });

@@ -24,6 +24,8 @@ export const QueueTokenSchema = defineEntity({
     expiredReason: p.string().$type<QueueExpiredReason>().nullable(),
     /** When the admitted user first showed up (a call with the ACTIVE token): set once, never again. */
     claimedAt: p.datetime().nullable(),
+    /** A pre-queued token's ticket at issue (its signed claims name it); `ticket` is its place after the opening shuffle. */
+    preTicket: p.bigint('number').nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     version: p.integer().version(),
   },

@@ -9,7 +9,10 @@ import { Migration } from '@mikro-orm/migrations';
  * - `admit_per_minute`: an optional cap on admissions over any minute, spread evenly; `admit_next_at` is
  *   the pacing's theoretical time of the next admission, kept by the admitter;
  * - `arrival_seconds`: an admitted user must show up (`queue_token.claimed_at`, set by their first call
- *   with the ACTIVE token) within this many seconds of admission, or the slot is freed (NO_SHOW).
+ *   with the ACTIVE token) within this many seconds of admission, or the slot is freed (NO_SHOW);
+ * - `sales_open_at`: before it, entries wait in a pre-queue; at the opening the admitter gives them a
+ *   random order (`opened_at`, `open_seed` record that it ran, once, and its seed) and each such token
+ *   keeps the ticket it was issued with in `pre_ticket` (its signed claims name that one).
  * A token ended by the operator says why: `expired_reason` (only with status EXPIRED).
  */
 export class QueueCrowdControls extends Migration {
@@ -21,6 +24,10 @@ export class QueueCrowdControls extends Migration {
     this.addSql(`alter table concert add column admit_next_at timestamptz null;`);
     this.addSql(`alter table concert add column arrival_seconds int not null default 60 check (arrival_seconds between 1 and 86400);`);
     this.addSql(`alter table queue_token add column claimed_at timestamptz null;`);
+    this.addSql(`alter table concert add column sales_open_at timestamptz null;`);
+    this.addSql(`alter table concert add column opened_at timestamptz null;`);
+    this.addSql(`alter table concert add column open_seed varchar(64) null;`);
+    this.addSql(`alter table queue_token add column pre_ticket bigint null;`);
     this.addSql(`alter table queue_token add column expired_reason varchar(20) null;`);
     this.addSql(
       `alter table queue_token add constraint queue_token_expired_reason_check check (expired_reason is null or (status = 'EXPIRED' and expired_reason in ('SALES_CLOSED', 'NO_SHOW')));`,
@@ -31,6 +38,10 @@ export class QueueCrowdControls extends Migration {
     this.addSql(`alter table queue_token drop constraint if exists queue_token_expired_reason_check;`);
     this.addSql(`alter table queue_token drop column if exists expired_reason;`);
     this.addSql(`alter table queue_token drop column if exists claimed_at;`);
+    this.addSql(`alter table queue_token drop column if exists pre_ticket;`);
+    this.addSql(`alter table concert drop column if exists open_seed;`);
+    this.addSql(`alter table concert drop column if exists opened_at;`);
+    this.addSql(`alter table concert drop column if exists sales_open_at;`);
     this.addSql(`alter table concert drop column if exists arrival_seconds;`);
     this.addSql(`alter table concert drop column if exists admit_next_at;`);
     this.addSql(`alter table concert drop column if exists admit_per_minute;`);
