@@ -35,6 +35,8 @@ export const REASON_CODES = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   BATCH_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   STREAM_LIMIT: 'SERVICE_UNAVAILABLE',
+  SALES_CLOSED: 'CONFLICT',
+  SOLD_OUT: 'CONFLICT',
 } as const satisfies Record<ErrorReason, TRPC_ERROR_CODE_KEY>;
 
 /** Carries the reason through tRPC to the error formatter. */

@@ -31,7 +31,16 @@ export type ApiMetrics = {
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type QueueRow = { concert_id: string; waiting: string; active: string; admitted: string; expired: string };
+type QueueRow = {
+  concert_id: string;
+  waiting: string;
+  active: string;
+  admitted: string;
+  expired: string;
+  closed_out: string;
+  no_shows: string;
+};
+type ConcertRow = { concert_id: string; paused: boolean; sold_out: boolean; sales_closed: boolean };
 type BookingRow = { concert_id: string; holds: string; expired: string; payments: string; paid: string };
 
 export function createMetrics(options: { em: EntityManager; boss?: JobQueueSource; timeoutMs?: number }): ApiMetrics {
@@ -92,6 +101,36 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
     labelNames: ['concert_id'],
     registers,
   });
+  const endedByClose = new Counter({
+    name: 'frontrow_queue_sales_closed_expiries_total',
+    help: 'waiting tokens ended by the close of the sale (EXPIRED, reason SALES_CLOSED), per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const noShows = new Counter({
+    name: 'frontrow_queue_no_shows_total',
+    help: 'admitted tokens never claimed within the arrival window (EXPIRED, reason NO_SHOW), per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const paused = new Gauge({
+    name: 'frontrow_queue_paused',
+    help: '1 while admission is paused, per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const soldOut = new Gauge({
+    name: 'frontrow_queue_sold_out',
+    help: "1 while no seat of a future date is AVAILABLE or HELD (as of the admitter's last round), per concert",
+    labelNames: ['concert_id'],
+    registers,
+  });
+  const salesClosed = new Gauge({
+    name: 'frontrow_queue_sales_closed',
+    help: '1 once the sale is closed, per concert',
+    labelNames: ['concert_id'],
+    registers,
+  });
   const holds = new Counter({
     name: 'frontrow_holds_total',
     help: 'holds ever made (reservations), per concert',
@@ -133,19 +172,35 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
   });
 
   const timeoutMs = options.timeoutMs ?? 2_000;
-  const domainSeries = [waiting, active, admissions, tokenExpiries, holds, holdExpiries, payments, paidWon];
+  const domainSeries = [
+    waiting,
+    active,
+    admissions,
+    tokenExpiries,
+    endedByClose,
+    noShows,
+    paused,
+    soldOut,
+    salesClosed,
+    holds,
+    holdExpiries,
+    payments,
+    paidWon,
+  ];
 
   async function readDatabase(): Promise<void> {
     const connection = options.em.getConnection();
-    // two grouped reads, whatever the number of concerts
-    const [queueRows, bookingRows] = await withTimeout(
+    // two grouped reads, whatever the number of concerts, and the concerts' crowd flags
+    const [queueRows, bookingRows, concertRows] = await withTimeout(
       Promise.all([
         connection.execute<QueueRow[]>(
           `select concert_id::text as concert_id,
                   count(*) filter (where status = 'WAITING') as waiting,
                   count(*) filter (where status = 'ACTIVE' and active_until > now()) as active,
                   count(*) filter (where activated_at is not null) as admitted,
-                  count(*) filter (where status = 'EXPIRED') as expired
+                  count(*) filter (where status = 'EXPIRED') as expired,
+                  count(*) filter (where expired_reason = 'SALES_CLOSED') as closed_out,
+                  count(*) filter (where expired_reason = 'NO_SHOW') as no_shows
              from queue_token group by concert_id`,
         ),
         connection.execute<BookingRow[]>(
@@ -157,6 +212,9 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
              from reservation r left join payment p on p.reservation_id = r.id
             group by r.concert_id`,
         ),
+        connection.execute<ConcertRow[]>(
+          `select id::text as concert_id, paused, sold_out, sales_closed_at is not null as sales_closed from concert`,
+        ),
       ]),
       timeoutMs,
     );
@@ -167,6 +225,14 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
       active.set(labels, Number(row.active));
       admissions.inc(labels, Number(row.admitted));
       tokenExpiries.inc(labels, Number(row.expired));
+      endedByClose.inc(labels, Number(row.closed_out));
+      noShows.inc(labels, Number(row.no_shows));
+    }
+    for (const row of concertRows) {
+      const labels = { concert_id: row.concert_id };
+      paused.set(labels, row.paused ? 1 : 0);
+      soldOut.set(labels, row.sold_out ? 1 : 0);
+      salesClosed.set(labels, row.sales_closed ? 1 : 0);
     }
     for (const row of bookingRows) {
       const labels = { concert_id: row.concert_id };

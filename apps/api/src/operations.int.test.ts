@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type QueueTicket, admitQueue, createConcert, expireHold, manualClock, noJobs, systemClock } from '@frontrow/core';
+import { type QueueTicket, admitQueue, createConcert, expireHold, manualClock, noJobs, pauseQueue, systemClock } from '@frontrow/core';
 import { type PgBoss, startBoss } from '@frontrow/db/boss';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import type { InnerContext } from './context.ts';
@@ -109,6 +109,7 @@ describe('GET /metrics', () => {
     const lapsed = (lapsing.json() as { result: { data: { reservationId: string } } }).result.data.reservationId;
     const afterExpiry = manualClock(new Date(Date.now() + 301_000));
     await expireHold({ em: db.orm.em, clock: afterExpiry }, lapsed);
+    await pauseQueue({ em: db.orm.em }, { concertId });
 
     const res = await app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
@@ -118,6 +119,11 @@ describe('GET /metrics', () => {
     expect(sample(text, `frontrow_queue_waiting{${c}}`)).toBe(1);
     expect(sample(text, `frontrow_queue_active{${c}}`)).toBe(1); // the payer's token is COMPLETED
     expect(sample(text, `frontrow_queue_admissions_total{${c}}`)).toBe(2);
+    expect(sample(text, `frontrow_queue_paused{${c}}`)).toBe(1);
+    expect(sample(text, `frontrow_queue_sold_out{${c}}`)).toBe(0);
+    expect(sample(text, `frontrow_queue_sales_closed{${c}}`)).toBe(0);
+    expect(sample(text, `frontrow_queue_sales_closed_expiries_total{${c}}`)).toBe(0);
+    expect(sample(text, `frontrow_queue_no_shows_total{${c}}`)).toBe(0);
     expect(sample(text, `frontrow_holds_total{${c}}`)).toBe(2);
     expect(sample(text, `frontrow_hold_expiries_total{${c}}`)).toBe(1);
     expect(sample(text, `frontrow_payments_total{${c}}`)).toBe(1);

@@ -94,6 +94,7 @@ async function waitForAdmission(client: FrontRowClient): Promise<boolean> {
     const ticket = await retryBusy(() => client.queue.status.query());
     if (ticket.status === 'ACTIVE') return true;
     if (ticket.status !== 'WAITING') return false;
+    if (ticket.soldOut) return false; // nobody is admitted to a sold-out concert: go back to the door
     await pause(Math.min(1_000, 100 + (ticket.position ?? 1) * 10) * (0.5 + Math.random()));
   }
 }
@@ -141,7 +142,12 @@ async function user(i: number, onBought: () => void): Promise<Outcome> {
   const { authorization } = await signIn(`e2e-user-${i}-${crypto.randomUUID()}`);
   const client = createFrontRowClient({ url: baseUrls[i % baseUrls.length] ?? '', identityToken: authorization.slice('Bearer '.length) });
   for (let visit = 0; visit < 3; visit++) {
-    const ticket = await retryBusy(() => client.queue.enter.mutate({ concertId }));
+    // a user back at the door after the last seat sold is told so (SOLD_OUT), not given a place
+    const ticket = await retryBusy(() => client.queue.enter.mutate({ concertId })).catch((error: unknown) => {
+      if (errorReason(error) === 'SOLD_OUT') return null;
+      throw error;
+    });
+    if (ticket === null) return 'sold out';
     client.setQueueToken(ticket.token);
     if (!(await waitForAdmission(client))) continue;
     const outcome = await shop(client, i);

@@ -42,7 +42,7 @@ const [url = '', concertId = '', identityToken = ''] = process.argv.slice(2);
 // the signed-in user's identity token: a getter, as a sign-in library that refreshes tokens would give
 const client = createFrontRowClient({ url, identityToken: async () => identityToken });
 const ticket: Ticket = await client.queue.enter.mutate({ concertId });
-const status: 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED' = ticket.status;
+const status: 'PRE_QUEUE' | 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED' = ticket.status;
 // type-checked, never called
 export function wrongCalls() {
   // @ts-expect-error concertId is a string

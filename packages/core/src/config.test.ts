@@ -16,6 +16,7 @@ describe('configuration', () => {
       QUEUE_MAX_ACTIVE: 100,
       QUEUE_ACTIVE_TTL_SECONDS: 600,
       WATCH_MAX_STREAMS: 10_000,
+      QUEUE_ARRIVAL_SECONDS: 60,
     });
   });
 
@@ -34,6 +35,7 @@ describe('configuration', () => {
     ['HOLD_TTL_SECONDS', '1.5'],
     ['QUEUE_MAX_ACTIVE', '-1'],
     ['QUEUE_ACTIVE_TTL_SECONDS', 'abc'],
+    ['QUEUE_ARRIVAL_SECONDS', '0'],
     ['QUEUE_ENTER_RATE_LIMIT', '-5'],
     ['WATCH_MAX_STREAMS', '0'],
     ['DATABASE_URL', 'mysql://localhost/x'],

@@ -9,6 +9,7 @@ export const configSchema = z
     HOLD_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
     QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+    QUEUE_ARRIVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
     QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
     TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
     /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated; unset: none. */
@@ -74,6 +75,7 @@ export function domainSettings(config: Config): import('./deps.ts').DomainSettin
     holdTtlSeconds: config.HOLD_TTL_SECONDS,
     defaultMaxActive: config.QUEUE_MAX_ACTIVE,
     defaultActiveTtlSeconds: config.QUEUE_ACTIVE_TTL_SECONDS,
+    defaultArrivalSeconds: config.QUEUE_ARRIVAL_SECONDS,
     walletMaxBalance: config.WALLET_MAX_BALANCE,
   };
 }

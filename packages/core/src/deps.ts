@@ -7,6 +7,8 @@ export type DomainSettings = {
   holdTtlSeconds: number;
   defaultMaxActive: number;
   defaultActiveTtlSeconds: number;
+  /** QUEUE_ARRIVAL_SECONDS: how long an admitted user has to show up, for new concerts. */
+  defaultArrivalSeconds: number;
   /** The most a wallet may hold (WALLET_MAX_BALANCE): a charge past it is BALANCE_LIMIT_EXCEEDED. */
   walletMaxBalance: number;
 };

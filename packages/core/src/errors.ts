@@ -30,6 +30,8 @@ export const ERROR_REASONS = [
   'PAYLOAD_TOO_LARGE',
   'BATCH_TOO_LARGE',
   'STREAM_LIMIT',
+  'SALES_CLOSED',
+  'SOLD_OUT',
 ] as const;
 
 export type ErrorReason = (typeof ERROR_REASONS)[number];

@@ -8,6 +8,7 @@ export const testSettings: DomainSettings = {
   holdTtlSeconds: 300,
   defaultMaxActive: 100,
   defaultActiveTtlSeconds: 600,
+  defaultArrivalSeconds: 60,
   walletMaxBalance: 100_000_000,
 };
 

@@ -134,11 +134,50 @@ describe('queue.status of a WAITING token from memory', () => {
     });
     expect(polls).toBe(0);
     expect(await status(s, second.token)).toMatchObject({ status: 'WAITING', position: 1 });
-    // an ACTIVE token (at or behind the admission mark) is read from the database, each time
+    // an ACTIVE token (at or behind the admission mark) is read from the database, each time (its first
+    // read also claims the slot: one write, ever, done here before counting)
+    expect((await status(s, first.token)).status).toBe('ACTIVE');
     const active = await checkouts(async () => {
       for (let i = 0; i < 5; i++) expect((await status(s, first.token)).status).toBe('ACTIVE');
     });
     expect(active).toBe(5);
+  });
+
+  it('answers a pre-queued token from memory, and after the opening reads the database for every ticket the shuffle dealt', async () => {
+    const s = await serve({ refreshMs: 600_000, maxStaleMs: 600_000 });
+    const opensAt = new Date(Date.now() + 3_600_000).toISOString();
+    const { concertId } = await createConcert(otherDeps(), {
+      title: 'P',
+      venue: 'V',
+      dates: ['2099-06-01'],
+      maxActive: 1,
+      salesOpenAt: opensAt,
+    });
+    const preQueued: Entered[] = [];
+    for (let i = 0; i < 20; i++) preQueued.push(await enter(s, concertId));
+    await status(s, preQueued[0]?.token ?? fail());
+    await s.memory.refresh();
+    const waiting = await checkouts(async () => {
+      for (const e of preQueued) expect(await status(s, e.token)).toEqual(await databaseTicket(e));
+    });
+    expect(waiting).toBe(0);
+    expect((await status(s, preQueued[0]?.token ?? fail())).status).toBe('PRE_QUEUE');
+
+    // the opening: the pre-queue's 20 tickets dealt out again (20! orders: never the one they were issued in)
+    await other.em.fork().execute(`update concert set sales_open_at = now() - interval '1 second' where id = ?`, [concertId]);
+    await admitQueue(otherDeps(), { concertId });
+    const late = await enter(s, concertId);
+    await s.memory.refresh();
+    // a shuffled token's place is its row's, never its issued ticket's: the database is read for each
+    const shuffled = await checkouts(async () => {
+      for (const e of preQueued) expect(await status(s, e.token)).toEqual(await databaseTicket(e));
+    });
+    expect(shuffled).toBeGreaterThanOrEqual(preQueued.length);
+    // an arrival after the opening is answered from memory again
+    const after = await checkouts(async () => {
+      expect(await status(s, late.token)).toEqual(await databaseTicket(late));
+    });
+    expect(after).toBe(0);
   });
 
   it('never runs ahead of the database while another process admits: never ACTIVE early, never a better place', async () => {

@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { admitQueue, createConcert, createTokenSigner, manualClock, noJobs, type QueueTicket } from '@frontrow/core';
+import {
+  admitQueue,
+  closeSales,
+  createConcert,
+  createTokenSigner,
+  manualClock,
+  noJobs,
+  pauseQueue,
+  type QueueTicket,
+} from '@frontrow/core';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { callerContext, type InnerContext } from '../context.ts';
 import { appRouter } from '../router.ts';
@@ -97,7 +106,54 @@ describe('queue.enter over HTTP', () => {
       position: 1,
       estimatedWaitSeconds: expect.any(Number),
       activeUntil: null,
+      paused: false,
+      soldOut: false,
+      expiredReason: null,
+      salesOpenAt: null,
     });
+  });
+
+  it('a closed sale answers 409 SALES_CLOSED to new entries, and the waiting see EXPIRED with expiredReason SALES_CLOSED', async () => {
+    const concertId = await concert({ maxActive: 1 });
+    await admitted(concertId);
+    const waiting = await enter(concertId);
+    await closeSales(deps(), { concertId });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/trpc/queue.enter',
+      headers: { authorization: (await signIn()).authorization },
+      payload: { concertId },
+    });
+    expect([res.statusCode, res.json().error.data.reason]).toEqual([409, 'SALES_CLOSED']);
+    const read = await get('queue.status', undefined, queueTokenOnly(waiting.token));
+    expect(read.body.result?.data).toMatchObject({ status: 'EXPIRED', expiredReason: 'SALES_CLOSED', paused: false });
+  });
+
+  it('a sale with an opening time answers PRE_QUEUE over HTTP, with the opening and no place', async () => {
+    const { concertId } = await createConcert(deps(), {
+      title: 'Q',
+      venue: 'V',
+      dates: ['2099-06-01'],
+      salesOpenAt: '2099-01-01T10:00:00Z',
+    });
+    const ticket = await enter(concertId);
+    expect(ticket).toMatchObject({
+      status: 'PRE_QUEUE',
+      position: null,
+      estimatedWaitSeconds: null,
+      salesOpenAt: '2099-01-01T10:00:00.000Z',
+    });
+    const read = await get('queue.status', undefined, queueTokenOnly(ticket.token));
+    expect(read.body.result?.data).toMatchObject({ status: 'PRE_QUEUE', salesOpenAt: '2099-01-01T10:00:00.000Z' });
+  });
+
+  it('a paused line reads WAITING with paused: true and no estimate over HTTP', async () => {
+    const concertId = await concert({ maxActive: 1 });
+    await admitted(concertId);
+    const waiting = await enter(concertId);
+    await pauseQueue(deps(), { concertId });
+    const read = await get('queue.status', undefined, queueTokenOnly(waiting.token));
+    expect(read.body.result?.data).toMatchObject({ status: 'WAITING', paused: true, estimatedWaitSeconds: null, soldOut: false });
   });
 
   it('answers 20 parallel calls of one user with one token and one place', async () => {

@@ -1,7 +1,7 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { DomainError, enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
-import { QUEUE_TOKEN_STATUSES } from '@frontrow/db';
+import { DomainError, QUEUE_TICKET_STATUSES, enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
+import { QUEUE_EXPIRED_REASONS } from '@frontrow/db';
 import type { Context } from '../context.ts';
 import { ReasonedTRPCError } from '../errors.ts';
 import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';
@@ -11,10 +11,14 @@ const queueTicket = z.object({
   token: z.string(),
   userId: z.string(),
   concertId: z.string(),
-  status: z.enum(QUEUE_TOKEN_STATUSES),
+  status: z.enum(QUEUE_TICKET_STATUSES),
   position: z.number().int().positive().nullable(),
   estimatedWaitSeconds: z.number().int().nonnegative().nullable(),
   activeUntil: z.string().nullable(),
+  paused: z.boolean(),
+  soldOut: z.boolean(),
+  expiredReason: z.enum(QUEUE_EXPIRED_REASONS).nullable(),
+  salesOpenAt: z.string().nullable(),
 });
 
 /** What the caller sends to `queue.enter`: the concert; the user is the signed-in one. */
@@ -75,7 +79,10 @@ export const queueRouter = router({
     try {
       for await (const ticket of watchTicket(ctx, { token: ctx.token, ticket: ctx.ticket, signal: stream?.signal ?? signal })) {
         // the event id says what changed, so a reconnecting client's Last-Event-ID names the state it saw
-        yield tracked(`${ticket.status}:${ticket.position ?? ''}:${ticket.activeUntil ?? ''}:${ticket.estimatedWaitSeconds ?? ''}`, ticket);
+        yield tracked(
+          `${ticket.status}:${ticket.position ?? ''}:${ticket.activeUntil ?? ''}:${ticket.estimatedWaitSeconds ?? ''}:${ticket.paused ? 'p' : ''}${ticket.soldOut ? 's' : ''}`,
+          ticket,
+        );
       }
     } finally {
       stream?.close();

@@ -222,6 +222,8 @@ describe('booking over HTTP', () => {
     const owner = await userWithToken();
     expect((await hold({ concertId, date: DATE, seatNumbers: [25] }, owner)).status).toBe(200);
     const stormer = await userWithToken();
+    // the stormer's first call with the ACTIVE token claims the slot (the arrival: one write, once)
+    expect((await hold({ concertId, date: DATE, seatNumbers: [25] }, stormer)).status).toBe(409);
     const pool = await db.orm.em.getConnection().getNativeClient();
     let checkouts = 0;
     const count = () => checkouts++;

@@ -58,6 +58,9 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
           price: options.price,
           maxActive: options.maxActive,
           activeTtlSeconds: options.activeTtlSeconds,
+          // the bench's users all come back, but a setup phase may admit them well before their first
+          // call: the arrival window spans the whole admission so none is freed as a no-show
+          arrivalSeconds: options.activeTtlSeconds,
         },
       );
     },

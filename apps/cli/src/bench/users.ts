@@ -5,7 +5,7 @@ import type { BenchClient } from './client.ts';
 import type { BenchEnv } from './env.ts';
 import { forEachConcurrently, sleep, waitFor } from './pool.ts';
 
-export type TicketStatus = 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED';
+export type TicketStatus = 'PRE_QUEUE' | 'WAITING' | 'ACTIVE' | 'COMPLETED' | 'EXPIRED' | 'CANCELLED';
 
 export type BenchUser = { userId: string; client: BenchClient; status: TicketStatus };
 
@@ -58,13 +58,19 @@ export async function enterUsers(env: BenchEnv, concertId: string, count: number
   return users;
 }
 
-/** Polls `queue.status` every `pollMs` while the user waits; returns the first status that is not WAITING. */
-export async function waitAdmitted(env: BenchEnv, user: BenchUser, timeoutMs: number): Promise<TicketStatus> {
+/**
+ * Polls `queue.status` every `pollMs` while the user waits; returns the first status that is not WAITING,
+ * or SOLD_OUT when the line is told the concert sold out (nobody is admitted to wait for seats that are gone).
+ */
+export async function waitAdmitted(env: BenchEnv, user: BenchUser, timeoutMs: number): Promise<TicketStatus | 'SOLD_OUT'> {
   const deadline = performance.now() + timeoutMs;
-  while (user.status === 'WAITING' && performance.now() < deadline) {
+  while ((user.status === 'WAITING' || user.status === 'PRE_QUEUE') && performance.now() < deadline) {
     const polled = await env.caller.call('queue.status', () => user.client.status());
-    if (polled.ok) user.status = polled.value.status;
-    if (user.status === 'WAITING') await sleep(env.pollMs);
+    if (polled.ok) {
+      user.status = polled.value.status;
+      if (user.status === 'WAITING' && polled.value.soldOut) return 'SOLD_OUT';
+    }
+    if (user.status === 'WAITING' || user.status === 'PRE_QUEUE') await sleep(env.pollMs);
   }
   return user.status;
 }

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { RuntimeFactory } from '../runtime.ts';
 
 export function registerConcertCommands(program: Command, runtime: RuntimeFactory): void {
-  const concert = program.command('concert').description('create and list concerts');
+  const concert = program.command('concert').description('create, list and close concerts');
 
   concert
     .command('create')
@@ -13,6 +13,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
     .option('--price <won>', 'price of every seat in KRW', integer, 50_000)
     .option('--max-active <n>', 'users admitted at once (default: QUEUE_MAX_ACTIVE)', integer)
     .option('--active-ttl <seconds>', 'how long an admitted user stays admitted (default: QUEUE_ACTIVE_TTL_SECONDS)', integer)
+    .option('--opens-at <iso>', 'when the sale opens: entries before it wait in a pre-queue and get a random order then')
     .option('--json', 'machine-readable output')
     .action(
       async (options: {
@@ -22,6 +23,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
         price: number;
         maxActive?: number;
         activeTtl?: number;
+        opensAt?: string;
         json?: boolean;
       }) => {
         const rt = await runtime();
@@ -36,6 +38,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
               price: options.price,
               maxActive: options.maxActive,
               activeTtlSeconds: options.activeTtl,
+              salesOpenAt: options.opensAt,
             },
           ),
         );
@@ -43,6 +46,19 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
         else rt.out(created.concertId);
       },
     );
+
+  concert
+    .command('close')
+    .description('end the sale: waiting users EXPIRED (SALES_CLOSED), new entries refused; admitted users may still pay')
+    .requiredOption('--concert <id>', 'concert id')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { concert: string; json?: boolean }) => {
+      const rt = await runtime();
+      const { closeSales, systemClock } = await import('@frontrow/core');
+      const closed = await rt.withOrm((orm) => closeSales({ em: orm.em, clock: systemClock }, { concertId: options.concert }));
+      if (options.json) rt.out(JSON.stringify(closed));
+      else rt.out(`concert ${closed.concertId}: sales closed at ${closed.salesClosedAt}, ${closed.expired} waiting users ended`);
+    });
 
   concert
     .command('list')

@@ -42,20 +42,65 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
     .requiredOption('--concert <id>', 'concert id')
     .option('--max-active <n>', 'users admitted at once', integer)
     .option('--active-ttl <seconds>', 'how long an admission lasts (applies to admissions from now on)', integer)
+    .option('--admit-per-minute <n>', 'admit at most n a minute, spread evenly (0: no cap)', integer)
+    .option('--opens-at <iso>', 'when the sale opens: entries before it wait in a pre-queue and get a random order then')
+    .option('--arrival-seconds <s>', 'how long an admitted user has to show up before the slot goes to the next', integer)
     .option('--json', 'machine-readable output')
-    .action(async (options: { concert: string; maxActive?: number; activeTtl?: number; json?: boolean }) => {
-      const rt = await runtime();
-      const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
-      const config = await rt.withOrm((orm) =>
-        // no job queue here: the workers' one-second round fills a raised capacity
-        configureQueue(
-          { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
-          { concertId: options.concert, maxActive: options.maxActive, activeTtlSeconds: options.activeTtl },
-        ),
-      );
-      if (options.json) rt.out(JSON.stringify(config));
-      else rt.out(`concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s`);
-    });
+    .action(
+      async (options: {
+        concert: string;
+        maxActive?: number;
+        activeTtl?: number;
+        admitPerMinute?: number;
+        arrivalSeconds?: number;
+        opensAt?: string;
+        json?: boolean;
+      }) => {
+        const rt = await runtime();
+        const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
+        const config = await rt.withOrm((orm) =>
+          // no job queue here: the workers' one-second round fills a raised capacity
+          configureQueue(
+            { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
+            {
+              concertId: options.concert,
+              maxActive: options.maxActive,
+              activeTtlSeconds: options.activeTtl,
+              admitPerMinute: options.admitPerMinute,
+              arrivalSeconds: options.arrivalSeconds,
+              salesOpenAt: options.opensAt,
+            },
+          ),
+        );
+        if (options.json) rt.out(JSON.stringify(config));
+        else
+          rt.out(
+            `concert ${config.concertId}: max active ${config.maxActive}, active ttl ${config.activeTtlSeconds} s, admit per minute ${config.admitPerMinute ?? 'no cap'}, arrival ${config.arrivalSeconds} s${config.salesOpenAt ? `, opens at ${config.salesOpenAt}` : ''}`,
+          );
+      },
+    );
+
+  for (const [name, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    queue
+      .command(name)
+      .description(paused ? 'stop admitting (waiting users see paused: true)' : 'admit again')
+      .requiredOption('--concert <id>', 'concert id')
+      .option('--json', 'machine-readable output')
+      .action(async (options: { concert: string; json?: boolean }) => {
+        const rt = await runtime();
+        const { pauseQueue, resumeQueue, noJobs } = await import('@frontrow/core');
+        // no job queue here: the workers' one-second round picks up a resume
+        const state = await rt.withOrm((orm) =>
+          paused
+            ? pauseQueue({ em: orm.em }, { concertId: options.concert })
+            : resumeQueue({ em: orm.em, jobs: noJobs }, { concertId: options.concert }),
+        );
+        rt.out(options.json ? JSON.stringify(state) : `concert ${state.concertId}: admission ${state.paused ? 'paused' : 'running'}`);
+      });
+  }
 }
 
 function describe(stats: QueueStats): string {
@@ -64,8 +109,13 @@ function describe(stats: QueueStats): string {
     `concert ${stats.concertId}`,
     `waiting ${stats.waiting}`,
     `active ${stats.active}/${stats.maxActive}`,
-    `admitted ${stats.admittedLastMinute}/min`,
+    `admitted ${stats.admittedLastMinute}/min${stats.admitPerMinute === null ? '' : ` (cap ${stats.admitPerMinute}/min)`}`,
+    `no-shows ${stats.noShowsLastMinute}/min (arrival ${stats.arrivalSeconds} s)`,
     `(measured rate ${rate}, admitted through ticket ${stats.admittedThrough})`,
+    ...(stats.salesOpenAt && !stats.openedAt ? [`PRE-QUEUE ${stats.preQueue} until ${stats.salesOpenAt}`] : []),
+    ...(stats.paused ? ['PAUSED'] : []),
+    ...(stats.soldOut ? ['SOLD OUT'] : []),
+    ...(stats.salesClosedAt ? [`SALES CLOSED at ${stats.salesClosedAt}`] : []),
   ].join('  ');
 }
 

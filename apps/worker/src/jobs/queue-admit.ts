@@ -19,9 +19,22 @@ export const queueAdmitJob: JobModule = async (deps) => {
       // one batch may carry several concerts; each round is its own transaction
       for (const job of jobs) {
         const round = await admitQueue(core, { concertId: job.data.concertId });
-        if (round && (round.admittedTickets.length > 0 || round.expired > 0)) {
+        if (round?.opening) {
+          // the audit of the fair opening: the seed (the order is recomputable from it) and every place drawn
           deps.log.info(
-            { concertId: round.concertId, admitted: round.admittedTickets.length, expired: round.expired, active: round.active },
+            { concertId: round.concertId, seed: round.opening.seed, openedAt: round.opening.openedAt, places: round.opening.places },
+            'sales opened: pre-queue given a random order',
+          );
+        }
+        if (round && (round.admittedTickets.length > 0 || round.expired > 0 || round.noShows > 0)) {
+          deps.log.info(
+            {
+              concertId: round.concertId,
+              admitted: round.admittedTickets.length,
+              expired: round.expired,
+              noShows: round.noShows,
+              active: round.active,
+            },
             'queue admission round',
           );
         }

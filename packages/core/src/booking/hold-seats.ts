@@ -7,6 +7,7 @@ import {
   type TicketRow,
   type TicketState,
   assertTicketConcert,
+  arrive,
   claimedTicketState,
   readTicketState,
   ticketStateSqlWith,
@@ -140,7 +141,7 @@ export async function readHoldPrecheck(em: EntityManager, claims: TokenClaims, r
   const input = holdSeatsInput.safeParse(raw);
   if (!input.success) return { ticket: await readTicketState(em, claims, now), takenSeat: null };
   const row = await readHoldRow(em, claims, input.data, now);
-  return { ticket: claimedTicketState(claims, row, now), takenSeat: row?.taken_seat ?? null };
+  return { ticket: await arrive(em, claimedTicketState(claims, row, now), now), takenSeat: row?.taken_seat ?? null };
 }
 
 /** A hold's taken seat read without the guard (a caller that passes no precheck); the token's columns go unused. */
@@ -190,6 +191,8 @@ async function lockAdmittedToken(em: EntityManager, holder: Holder, now: Date): 
   }
   if (token.status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
   if (!token.isAdmittedAt(now)) throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
+  // holding is showing up: the slot is claimed (if no read claimed it yet), in the hold's own flush
+  token.claimedAt ??= now;
   return token;
 }
 

@@ -18,6 +18,10 @@ export const createConcertInput = z.object({
   price: z.number().int().min(0).max(10_000_000).default(50_000),
   maxActive: z.number().int().min(1).max(1_000_000).optional(),
   activeTtlSeconds: z.number().int().min(1).max(86_400).optional(),
+  /** Seconds an admitted user has to show up (default: QUEUE_ARRIVAL_SECONDS). */
+  arrivalSeconds: z.number().int().min(1).max(86_400).optional(),
+  /** When the sale opens: entries before it wait in a pre-queue and get a random order at the opening. */
+  salesOpenAt: z.iso.datetime({ offset: true }).optional(),
   /** Performances start at this UTC time of day; 10:00 UTC is 19:00 in Seoul. */
   startsAtUtc: z
     .string()
@@ -51,6 +55,8 @@ export async function createConcert(deps: Deps, raw: CreateConcertInput): Promis
       venue: input.venue,
       maxActive: input.maxActive ?? deps.settings.defaultMaxActive,
       activeTtlSeconds: input.activeTtlSeconds ?? deps.settings.defaultActiveTtlSeconds,
+      arrivalSeconds: input.arrivalSeconds ?? deps.settings.defaultArrivalSeconds,
+      salesOpenAt: input.salesOpenAt === undefined ? null : new Date(input.salesOpenAt),
     });
     const schedules = [...input.dates].sort().map((date) => {
       const schedule = em.create(Schedule, { concert, date, startsAt: new Date(`${date}T${input.startsAtUtc}:00Z`) });

@@ -107,6 +107,56 @@ describe('payments.pay', () => {
     expect(nudges).toEqual([concertId]);
   });
 
+  it("releases the user's other live holds in the concert in the same transaction: their seats are AVAILABLE at once", async () => {
+    const concertId = await newConcert(PRICE, [DATE, DATE2]);
+    const otherConcert = await newConcert();
+    const holder = await admitUser(deps, concertId);
+    const elsewhere = await admitUser(deps, otherConcert, { userId: holder.userId });
+    const stranger = await admitUser(deps, concertId);
+    await chargeWallet(deps, { userId: holder.userId, amount: 500_000 });
+    const paid = await holdFor(deps, holder, DATE, [10]);
+    const sameDate = await holdFor(deps, holder, DATE, [11, 12]);
+    const otherDate = await holdFor(deps, holder, DATE2, [13]);
+    const inOtherConcert = await holdFor(deps, elsewhere, DATE, [10]);
+    const strangers = await holdFor(deps, stranger, DATE, [14]);
+
+    await pay(holder, paid.reservationId);
+
+    const statuses = await query<{ id: string; status: string }>(
+      `select id, status from reservation where id in (?, ?, ?, ?, ?) order by id`,
+      [paid.reservationId, sameDate.reservationId, otherDate.reservationId, inOtherConcert.reservationId, strangers.reservationId],
+    );
+    expect(Object.fromEntries(statuses.map((r) => [String(r.id), r.status]))).toEqual({
+      [paid.reservationId]: 'CONFIRMED',
+      [sameDate.reservationId]: 'CANCELLED',
+      [otherDate.reservationId]: 'CANCELLED',
+      [inOtherConcert.reservationId]: 'HELD',
+      [strangers.reservationId]: 'HELD',
+    });
+    const seats = await query<{ number: number; date: string; status: string; reservation_id: string | null; held_until: Date | null }>(
+      `select s.number, to_char(d.date, 'YYYY-MM-DD') as date, s.status, s.reservation_id, s.held_until
+         from seat s join schedule d on d.id = s.schedule_id where d.concert_id = ? and s.number between 10 and 14 order by d.date, s.number`,
+      [concertId],
+    );
+    expect(seats.filter((s) => s.date === DATE).map((s) => [s.number, s.status])).toEqual([
+      [10, 'RESERVED'],
+      [11, 'AVAILABLE'],
+      [12, 'AVAILABLE'],
+      [13, 'AVAILABLE'],
+      [14, 'HELD'],
+    ]);
+    expect(seats.find((s) => s.date === DATE2 && s.number === 13)).toMatchObject({
+      status: 'AVAILABLE',
+      reservation_id: null,
+      held_until: null,
+    });
+    // the released seats are someone else's to hold now, long before the holds would have lapsed
+    const next = await admitUser(deps, concertId);
+    expect((await holdFor(deps, next, DATE, [11, 12])).reservationId).toMatch(/^\d+$/);
+    // and the user's own spending is untouched beyond the one payment
+    expect((await readBalance(deps, { userId: holder.userId })).balance).toBe(500_000 - PRICE);
+  });
+
   it('asks for no admission round when nobody waits in line: the slot it frees has no taker yet', async () => {
     const concertId = await newConcert();
     const holder = await admitUser(deps, concertId);
@@ -337,7 +387,8 @@ describe('payments.pay idempotency', () => {
       'IDEMPOTENCY_KEY_REUSED',
     );
     expect((await readBalance(deps, { userId: holder.userId })).balance).toBe(2 * PRICE);
-    expect((await snapshot(holder.userId, b.reservationId)).reservation).toBe('HELD');
+    // released by the payment of a (it completed the token), not paid by the refused call
+    expect(await snapshot(holder.userId, b.reservationId)).toMatchObject({ reservation: 'CANCELLED', seats: [], payments: 0 });
   });
 
   it('concurrent first calls with one key make one payment and all answer it', async () => {
@@ -385,8 +436,8 @@ describe('payments.pay under contention', () => {
     const b = await holdFor(deps, holder, DATE, [31]);
     const outcomes = await Promise.all([reasonOf(pay(holder, a.reservationId)), reasonOf(pay(holder, b.reservationId))]);
     expect(outcomes.filter((o) => o === 'OK')).toHaveLength(1);
-    // the loser finds the money gone, or the token completed by the winner
-    expect(['INSUFFICIENT_BALANCE', 'TOKEN_EXPIRED']).toContain(outcomes.find((o) => o !== 'OK'));
+    // the loser finds its hold released by the winner (or, had it read first, the money gone)
+    expect(['RESERVATION_NOT_PAYABLE', 'INSUFFICIENT_BALANCE', 'TOKEN_EXPIRED']).toContain(outcomes.find((o) => o !== 'OK'));
     const [ledger] = await query<{ payments: string; balance: string }>(
       `select count(*) filter (where t.type = 'PAYMENT') as payments, min(t.balance_after) as balance
          from wallet_transaction t join wallet w on w.id = t.wallet_id where w.user_id = ?`,

@@ -30,8 +30,8 @@ type Outcome = { receipt: PaymentReceipt; freedSlotOf: string | null };
 
 /**
  * Pays a HELD reservation from the wallet in one unit of work: debit and PAYMENT ledger row, seats
- * RESERVED, reservation CONFIRMED, payment row, queue token COMPLETED; then nudges the admitter, since
- * a slot is free. With an idempotency key, a replay returns the same payment, even after this payment
+ * RESERVED, reservation CONFIRMED, payment row, queue token COMPLETED, the user's other holds in the
+ * concert released (their seats AVAILABLE at once); then nudges the admitter, since a slot is free. With an idempotency key, a replay returns the same payment, even after this payment
  * completed the token; the same key with another reservation is IDEMPOTENCY_KEY_REUSED.
  *
  * Payment is the hottest write of a sale, and on this kind of machine a use case costs what its round
@@ -149,7 +149,7 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
     `with w as materialized (
        select id, balance from wallet where user_id = $1 for update
      ), t as materialized (
-       select user_id, concert_id, ticket, status, active_until from queue_token
+       select user_id, concert_id, ticket, pre_ticket, status, active_until from queue_token
         where id = $2 and (select count(*) from w) >= 0 for update
      ), r as materialized (
        select id, user_id, concert_id, status, expires_at, total_price, cardinality(seat_numbers) as seat_count from reservation
@@ -158,7 +158,7 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
        select id from seat where reservation_id = $4 and status = 'HELD' and (select count(*) from r) >= 0 order by number for update
      )
      select w.id as wallet_id, w.balance,
-            t.user_id as token_user_id, t.ticket as token_ticket, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
+            t.user_id as token_user_id, coalesce(t.pre_ticket, t.ticket) as token_ticket, t.concert_id as token_concert_id, t.status as token_status, t.active_until,
             r.id as reservation_id, r.user_id as reservation_user_id, r.concert_id as reservation_concert_id,
             r.status as reservation_status, r.expires_at, r.total_price, r.seat_count,
             (select count(*) from s) as held_seats,
@@ -181,7 +181,11 @@ async function lockAndRead(tx: PreparedTransaction, input: Request): Promise<Pay
 
 /**
  * All the writes in one statement: the debit and its ledger row (none for a free reservation), the seats
- * RESERVED, the reservation CONFIRMED, the token COMPLETED, the payment. The rows are ours (locked above),
+ * RESERVED, the reservation CONFIRMED, the token COMPLETED, the payment. The token's end ends the user's
+ * other holds in the concert too (`rest`): those reservations CANCELLED and their seats AVAILABLE at once,
+ * as `queue.leave` releases them (booking/release-holds.ts), locked in the house order (reservations by
+ * id, then seats by date and number); no other use case locks two reservations of one user without
+ * first holding that user's token, which this payment holds. The rows are ours (locked above),
  * so each write must touch exactly the rows the read found; anything else is a bug and rolls it all back.
  */
 async function writePayment(
@@ -193,7 +197,15 @@ async function writePayment(
 ): Promise<{ id: string; balance: number | null }> {
   const key = input.idempotencyKey ?? null;
   const debited = amount > 0 ? state.wallet_id : null;
-  const rows = await tx.query<{ id: string; balance: string | null; sold: string; confirmed: string; completed: string }>(
+  const rows = await tx.query<{
+    id: string;
+    balance: string | null;
+    sold: string;
+    confirmed: string;
+    completed: string;
+    rest_freed: string;
+    rest_cancelled: string;
+  }>(
     'frontrow_pay_write',
     `with debit as (
        update wallet set balance = balance - $1, version = version + 1 where id = $2 returning id, balance
@@ -207,11 +219,23 @@ async function writePayment(
        update reservation set status = 'CONFIRMED', version = version + 1 where id = $7 and status = 'HELD' returning id
      ), completed as (
        update queue_token set status = 'COMPLETED', version = version + 1 where id = $8 and status = 'ACTIVE' returning id
+     ), rest as materialized (
+       select id from reservation
+        where user_id = $14 and concert_id = $15 and status = 'HELD' and id <> $16 and (select count(*) from completed) = 1
+        order by id for update
+     ), rest_seats as materialized (
+       select id from seat where reservation_id in (select id from rest) and status = 'HELD' order by schedule_id, number for update
+     ), rest_freed as (
+       update seat set status = 'AVAILABLE', reservation_id = null, held_until = null, version = version + 1
+        where id in (select id from rest_seats) returning id
+     ), rest_cancelled as (
+       update reservation set status = 'CANCELLED', version = version + 1 where id in (select id from rest) returning id
      )
      insert into payment (reservation_id, user_id, amount, idempotency_key, paid_at)
      values ($9, $10, $11, $12, $13)
      returning id, (select balance from debit) as balance, (select count(*) from sold) as sold,
-               (select count(*) from confirmed) as confirmed, (select count(*) from completed) as completed`,
+               (select count(*) from confirmed) as confirmed, (select count(*) from completed) as completed,
+               (select count(*) from rest_freed) as rest_freed, (select count(*) from rest_cancelled) as rest_cancelled`,
     [
       amount,
       debited,
@@ -226,6 +250,9 @@ async function writePayment(
       amount,
       key,
       now,
+      input.userId,
+      state.reservation_concert_id,
+      input.reservationId,
     ],
   );
   const row = rows[0];

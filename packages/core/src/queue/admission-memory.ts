@@ -1,5 +1,6 @@
 import { type EntityManager, type Listener, listen, queryPrepared } from '@frontrow/db';
 import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
+import { isShuffledTicket } from './crowd-rules.ts';
 import { FINAL_STATUSES, type TicketState, ticketStateOf } from './ticket.ts';
 import type { TokenClaims } from './token-signer.ts';
 
@@ -126,7 +127,12 @@ export class AdmissionMemory {
     const at = performance.now();
     state.usedAt = at;
     if (at - state.readAt > this.#maxStaleMs) return null;
-    if (claims.ticket <= Number(state.row.admitted_through) || claims.ticket > state.goneThrough || state.gone.has(claims.ticket)) {
+    if (
+      claims.ticket <= Number(state.row.admitted_through) ||
+      claims.ticket > state.goneThrough ||
+      state.gone.has(claims.ticket) ||
+      isShuffledTicket(state.row, claims.ticket)
+    ) {
       return null;
     }
     const ticket = ticketStateOf(
@@ -138,11 +144,16 @@ export class AdmissionMemory {
         ticket: String(claims.ticket),
         status: 'WAITING',
         active_until: null,
+        expired_reason: null,
+        activated_at: null,
+        claimed_at: null,
+        pre_ticket: null,
       },
       now,
     );
-    // a concert in any other state than the plain one (its effective status is not WAITING) reads the database
-    if (ticket.status !== 'WAITING') return null;
+    // WAITING (paused or sold out included) and PRE_QUEUE come from the concert row alone; any other
+    // effective status (a closed sale) reads the database
+    if (ticket.status !== 'WAITING' && ticket.status !== 'PRE_QUEUE') return null;
     this.counts.memoryAnswers++;
     return ticket;
   }

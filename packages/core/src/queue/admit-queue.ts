@@ -1,7 +1,9 @@
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, slotsToAdmit } from './admission.ts';
+import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, paceAdmissions, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
+import { type AdmissionHalt, NO_SHOW_SQL, SOLD_OUT_SQL, admissionHalt, isOpeningDue } from './crowd-rules.ts';
+import { type Opening, openSales } from './open-sales.ts';
 
 export type AdmitQueueInput = { concertId: string };
 
@@ -10,6 +12,8 @@ export type AdmissionRound = {
   concertId: string;
   /** ACTIVE tokens past `activeUntil`, now EXPIRED. */
   expired: number;
+  /** ACTIVE tokens never claimed within the arrival window, now EXPIRED with reason NO_SHOW. */
+  noShows: number;
   /** Tickets promoted from WAITING to ACTIVE in this round, in ticket order. */
   admittedTickets: number[];
   /** ACTIVE tokens after the round: never above `maxActive`. */
@@ -18,11 +22,17 @@ export type AdmissionRound = {
   previousAdmittedThrough: number;
   admittedThrough: number;
   admitRatePerMinute: number | null;
+  /** Why this round admitted nobody into free places (paused, closed, sold out), or null. */
+  halted: AdmissionHalt | null;
+  soldOut: boolean;
+  /** The fair opening this round ran (the pre-queue's random order and its seed), or null. */
+  opening: Opening | null;
 };
 
 /**
- * One admission round of a concert (the worker's `queue.admit` job): expires lapsed ACTIVE tokens, then
- * promotes the oldest WAITING tokens, in ticket order, into the free ACTIVE places, raises `admittedThrough`
+ * One admission round of a concert (the worker's `queue.admit` job): expires lapsed ACTIVE tokens, finds
+ * whether the concert is sold out, then, unless admission is halted (paused, sales closed, sold out:
+ * crowd-rules.ts `admissionHalt`), promotes the oldest WAITING tokens, in ticket order, into the free ACTIVE places, raises `admittedThrough`
  * and records the admission rate of the last minute and the ACTIVE count it ends with (both behind
  * `estimatedWaitSeconds`). Idempotent: a second round right after changes nothing.
  *
@@ -33,9 +43,12 @@ export type AdmissionRound = {
 export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<AdmissionRound | null> {
   return await inTransaction(deps.em, async (em) => {
     await em.execute('select pg_advisory_xact_lock(?::bigint)', [input.concertId]);
-    const concert = await readConcertQueue(em, input.concertId);
-    if (!concert) return null;
+    const found = await readConcertQueue(em, input.concertId);
+    if (!found) return null;
     const now = deps.clock.now();
+    // the opening of a pre-queued sale comes first, once: the line it makes is admitted by this very round
+    const opening = isOpeningDue(found, now) ? await openSales(em, input.concertId, now) : null;
+    const concert = opening ? { ...found, opened_at: now } : found;
 
     const expired = await em.execute<{ id: string }[]>(
       `update queue_token set status = 'EXPIRED', version = version + 1
@@ -43,12 +56,40 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
         returning id`,
       [input.concertId, now],
     );
+    // admitted users who never showed up within the arrival window free their slots for the next in line
+    const noShows = await em.execute<{ id: string }[]>(
+      `update queue_token t set status = 'EXPIRED', expired_reason = 'NO_SHOW', version = t.version + 1
+         from concert c
+        where c.id = t.concert_id and t.concert_id = ? and ${NO_SHOW_SQL('t', 'c', '?::timestamptz')}
+        returning t.id`,
+      [input.concertId, now],
+    );
     const [counted] = await em.execute<{ active: string }[]>(
       `select count(*) as active from queue_token where concert_id = ? and status = 'ACTIVE'`,
       [input.concertId],
     );
     const activeBefore = Number(counted?.active ?? 0);
-    const free = slotsToAdmit(concert.max_active, activeBefore);
+    // sold out is kept here, once a round, for the status read and `queue.enter` to read off the row:
+    // a seat that comes back (a hold released or lapsed) clears it at the next round, and the line moves
+    const [stock] = await em.execute<{ sold_out: boolean }[]>(`select ${SOLD_OUT_SQL('?', '?')} as sold_out`, [input.concertId, now]);
+    const soldOut = stock?.sold_out === true;
+    const halted = admissionHalt({ ...concert, sold_out: soldOut });
+    const places = halted === null ? slotsToAdmit(concert.max_active, activeBefore) : 0;
+    // under an admission cap, the pacing decides how many of the free places this round may fill
+    let pacing: ReturnType<typeof paceAdmissions> | null = null;
+    if (places > 0 && concert.admit_per_minute !== null) {
+      const [inWindow] = await em.execute<{ n: string }[]>(
+        `select count(*) as n from queue_token where concert_id = ? and activated_at > ?`,
+        [input.concertId, new Date(now.getTime() - 60_000)],
+      );
+      pacing = paceAdmissions({
+        admitPerMinute: concert.admit_per_minute,
+        nextAt: concert.admit_next_at === null ? null : new Date(concert.admit_next_at),
+        now,
+        admittedInWindow: Number(inWindow?.n ?? 0),
+      });
+    }
+    const free = pacing === null ? places : Math.min(places, pacing.allowed);
 
     // A token a concurrent leave is cancelling waits for that leave, then drops out of the round (its
     // status no longer matches): the round admits fewer, never more, and the leave's nudge runs another.
@@ -85,21 +126,33 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
     const fromAt = window?.from_at ? new Date(window.from_at).getTime() : now.getTime();
     const rate = admitRatePerMinute(Number(window?.after ?? 0), (now.getTime() - fromAt) / 1000);
     const admittedThrough = nextAdmittedThrough(Number(concert.admitted_through), admittedTickets);
+    if (pacing !== null && admittedTickets.length > 0) {
+      await em.execute(`update concert set admit_next_at = ? where id = ?`, [pacing.nextAtAfter(admittedTickets.length), input.concertId]);
+    }
     const active = activeBefore + admittedTickets.length;
-    if (admittedThrough !== Number(concert.admitted_through) || rate !== concert.admit_rate_per_minute || active !== concert.active_count) {
+    if (
+      admittedThrough !== Number(concert.admitted_through) ||
+      rate !== concert.admit_rate_per_minute ||
+      active !== concert.active_count ||
+      soldOut !== concert.sold_out
+    ) {
       await em.execute(
-        `update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ?, active_count = ? where id = ?`,
-        [admittedThrough, rate, active, input.concertId],
+        `update concert set admitted_through = greatest(admitted_through, ?), admit_rate_per_minute = ?, active_count = ?, sold_out = ? where id = ?`,
+        [admittedThrough, rate, active, soldOut, input.concertId],
       );
     }
     return {
       concertId: String(concert.id),
       expired: expired.length,
+      noShows: noShows.length,
       admittedTickets,
       active,
       previousAdmittedThrough: Number(concert.admitted_through),
       admittedThrough,
       admitRatePerMinute: rate,
+      halted,
+      soldOut,
+      opening,
     };
   });
 }

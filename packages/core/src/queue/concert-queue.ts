@@ -1,4 +1,5 @@
 import type { EntityManager } from '@frontrow/db';
+import { CONCERT_CROWD_COLUMNS, type ConcertCrowdColumns } from './crowd-rules.ts';
 
 /** The queue figures of a concert, as the queue use cases read them. */
 export type ConcertQueueRow = {
@@ -8,23 +9,17 @@ export type ConcertQueueRow = {
   active_ttl_seconds: number;
   admitted_through: string;
   admit_rate_per_minute: number | null;
-};
+  /** The admitter's pacing under `admit_per_minute` (admission.ts `paceAdmissions`). */
+  admit_next_at: Date | string | null;
+} & ConcertCrowdColumns;
 
 /**
- * The concert's queue columns: one list for every reader of them (`readConcertQueue`, the token's status
- * read in ticket.ts, the in-memory admission state), so a column added here reaches all three.
+ * The concert's queue columns of concert alias `c` (all but `id`), for a select list: one list for every
+ * reader of them (`readConcertQueue`, `queue.enter`, the token's status read in ticket.ts, the in-memory
+ * admission state), so a column added here reaches all of them.
  */
-export const CONCERT_QUEUE_COLUMNS = [
-  'max_active',
-  'active_count',
-  'active_ttl_seconds',
-  'admitted_through',
-  'admit_rate_per_minute',
-] as const;
-
-/** The queue columns of concert alias `alias`, for a select list: `c.max_active, c.active_count, …`. */
-export function concertQueueColumns(alias: string): string {
-  return CONCERT_QUEUE_COLUMNS.map((column) => `${alias}.${column}`).join(', ');
+export function concertQueueColumns(c: string): string {
+  return `${c}.max_active, ${c}.active_count, ${c}.active_ttl_seconds, ${c}.admitted_through, ${c}.admit_rate_per_minute, ${c}.admit_next_at, ${CONCERT_CROWD_COLUMNS(c)}`;
 }
 
 /** The concert's queue figures, in the caller's transaction; null for an unknown concert. */

@@ -5,7 +5,8 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { replaying } from '../unit-of-work.ts';
 import { concertIdSchema } from './concert-id.ts';
-import type { ConcertQueueRow } from './concert-queue.ts';
+import { type ConcertQueueRow, concertQueueColumns, readConcertQueue } from './concert-queue.ts';
+import { ENTRY_OPEN_SQL, NO_SHOW_SQL, entryRefusal } from './crowd-rules.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
 import { type QueueTicket, type TicketState, ticketStateOf, toQueueTicket } from './ticket.ts';
 import type { TokenSigner } from './token-signer.ts';
@@ -13,7 +14,15 @@ import type { TokenSigner } from './token-signer.ts';
 export const enterQueueInput = z.object({ concertId: concertIdSchema, userId: z.uuid() });
 export type EnterQueueInput = z.input<typeof enterQueueInput>;
 
-type LiveTokenRow = { id: string; ticket: string; status: 'WAITING' | 'ACTIVE'; active_until: Date | null };
+type LiveTokenRow = {
+  id: string;
+  ticket: string;
+  status: 'WAITING' | 'ACTIVE';
+  active_until: Date | null;
+  activated_at: Date | null;
+  claimed_at: Date | null;
+  pre_ticket: string | null;
+};
 
 /**
  * Gives the user a place in the concert's line, or the place they already hold: while a user has a live
@@ -32,14 +41,17 @@ export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: Ente
   // the locks wait at most lock_timeout (the admitter holds the concert's for a round): a wait that runs
   // out is replayed like any unit of work's, then BUSY
   let entered = await replaying(() => enterAtOnce(deps.em, input.concertId, userId));
-  if (entered && entered.token.status === 'ACTIVE' && !isUnlapsed(entered.token, now)) {
-    // an ACTIVE token past activeUntil is no longer a place: it expires now and the user starts again, by
-    // the same script (a parallel entry of this user that expired it first is found, not doubled)
+  if (entered && entered.token.status === 'ACTIVE' && ticketState(entered.concert, entered.token, userId, now).status === 'EXPIRED') {
+    // an ACTIVE token past activeUntil, or a no-show's, is no longer a place: it expires now and the user
+    // starts again, by the same script (a parallel entry of this user that expired it first is found, not doubled)
     const lapsed = entered.token.id;
     await replaying(() =>
       deps.em.execute(
-        `update queue_token set status = 'EXPIRED', version = version + 1 where id = ? and status = 'ACTIVE' and active_until <= ?`,
-        [lapsed, now],
+        `update queue_token t
+            set status = 'EXPIRED', expired_reason = case when ${NO_SHOW_SQL('t', 'c', '?::timestamptz')} then 'NO_SHOW' end, version = t.version + 1
+           from concert c
+          where t.id = ? and c.id = t.concert_id and t.status = 'ACTIVE' and (t.active_until <= ? or ${NO_SHOW_SQL('t', 'c', '?::timestamptz')})`,
+        [now, lapsed, now, now],
       ),
     );
     entered = await replaying(() => enterAtOnce(deps.em, input.concertId, userId));
@@ -48,7 +60,7 @@ export async function enterQueue(deps: Deps & { tokens: TokenSigner }, raw: Ente
   if (!entered) throw new DomainError('CONCERT_NOT_FOUND', `concert ${input.concertId} does not exist`);
 
   const state = ticketState(entered.concert, entered.token, userId, deps.clock.now());
-  const signed = await deps.tokens.sign({ tokenId: state.tokenId, userId, concertId: state.concertId, ticket: state.ticket });
+  const signed = await deps.tokens.sign({ tokenId: state.tokenId, userId, concertId: state.concertId, ticket: state.issuedTicket });
   return toQueueTicket(signed, state);
 }
 
@@ -69,7 +81,14 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
   const row = concerts?.[0] as ConcertQueueRow | undefined;
   if (!row) return null;
   const token = tokens?.[0] as LiveTokenRow | undefined;
-  if (!token) throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
+  if (!token) {
+    // refused at the gate: the first statement's figures may predate a close or sell-out it waited for
+    const now = (await readConcertQueue(em, concertId)) ?? row;
+    const refusal = entryRefusal(now);
+    if (refusal === 'SALES_CLOSED') throw new DomainError('SALES_CLOSED', `the sale of concert ${concertId} has closed`);
+    if (refusal === 'SOLD_OUT') throw new DomainError('SOLD_OUT', `concert ${concertId} is sold out`);
+    throw new Error(`no live token for user ${userId} in concert ${concertId} after entering`);
+  }
   return { concert: row, token };
 }
 
@@ -82,35 +101,35 @@ async function enterAtOnce(em: EntityManager, concertId: string, userId: string)
 const LOCK_CONCERT_AND_USER: ScriptStatement = {
   name: 'frontrow_enter_locks',
   params: ['text', 'text'],
-  text: `select c.id, c.max_active, c.active_count, c.active_ttl_seconds, c.admitted_through, c.admit_rate_per_minute
+  text: `select c.id, ${concertQueueColumns('c')}
        from concert c
        cross join lateral (select pg_advisory_xact_lock_shared(c.id) as shared, pg_advisory_xact_lock(hashtext($1), hashtext($2)) as mine) locked
       where c.id = $1::bigint`,
 };
 
-/** The user's live token, or a new WAITING one with the next ticket (drawn only for a concert that exists). */
+/**
+ * The user's live token, or a new WAITING one with the next ticket (drawn only for a concert that exists
+ * and takes entries: not closed, not sold out; `closeSales` takes the concert's lock exclusively, so it
+ * never slips between this gate and the commit).
+ */
 const LIVE_OR_NEW_TOKEN: ScriptStatement = {
   name: 'frontrow_enter_token',
   params: ['bigint', 'uuid', 'text'],
   text: `with live as (
-       select id, ticket, status, active_until from queue_token
+       select id, ticket, status, active_until, activated_at, claimed_at, pre_ticket from queue_token
         where concert_id = $1 and user_id = $2 and status in ('WAITING', 'ACTIVE')
      ), fresh as (
        insert into queue_token (concert_id, user_id, ticket, status)
        select c.id, $2, nextval($3::regclass), 'WAITING'
-         from concert c where c.id = $1 and not exists (select 1 from live)
+         from concert c where c.id = $1 and not exists (select 1 from live) and ${ENTRY_OPEN_SQL('c')}
        on conflict (concert_id, user_id) where status in ('WAITING', 'ACTIVE') do nothing
-       returning id, ticket, status, active_until
+       returning id, ticket, status, active_until, activated_at, claimed_at, pre_ticket
      )
-     select id, ticket, status, active_until from live
+     select id, ticket, status, active_until, activated_at, claimed_at, pre_ticket from live
      union all
-     select id, ticket, status, active_until from fresh`,
+     select id, ticket, status, active_until, activated_at, claimed_at, pre_ticket from fresh`,
 };
 
-function isUnlapsed(token: LiveTokenRow, now: Date): boolean {
-  return token.active_until !== null && new Date(token.active_until) > now;
-}
-
 function ticketState(concert: ConcertQueueRow, token: LiveTokenRow, userId: string, now: Date): TicketState {
-  return ticketStateOf(String(token.id), { ...concert, concert_id: concert.id, user_id: userId, ...token }, now);
+  return ticketStateOf(String(token.id), { ...concert, concert_id: concert.id, user_id: userId, ...token, expired_reason: null }, now);
 }

@@ -25,7 +25,15 @@ const start = new Date('2030-01-01T00:00:00Z');
 async function line(options: { maxActive: number; activeTtlSeconds?: number }) {
   const clock = manualClock(start);
   const deps = testDeps(db.orm, { clock });
-  const { concertId } = await createConcert(deps, { title: 'Q', venue: 'V', dates: ['2030-06-01'], activeTtlSeconds: 600, ...options });
+  const { concertId } = await createConcert(deps, {
+    title: 'Q',
+    venue: 'V',
+    dates: ['2030-06-01'],
+    activeTtlSeconds: 600,
+    // the admitted users here never call again: the arrival window (arrival.int.test.ts) stays out of the way
+    arrivalSeconds: 86_400,
+    ...options,
+  });
   const enter = async (n: number) => {
     const entered: QueueTicket[] = [];
     for (let i = 0; i < n; i++) entered.push(await enterQueue({ ...deps, tokens }, { concertId, userId: crypto.randomUUID() }));

@@ -14,6 +14,8 @@ export type AdmissionFigures = {
   activeTtlSeconds: number;
   /** Measured over the last minute; null until measured. */
   admitRatePerMinute: number | null;
+  /** The operator's cap on admissions a minute, or null. */
+  admitPerMinute?: number | null;
 };
 
 /**
@@ -28,9 +30,15 @@ export const NEXT_ROUND_SECONDS = 1;
  * - further back, `free` places go at the next round and the rest wait for places to free:
  *   `(position − free) / rate`, the rate being the admissions per second measured over the last minute;
  * - with no rate measured yet, each `maxActive` places ahead take at most one `activeTtl` (every ACTIVE
- *   token lapses by then): `(position − free) / maxActive × activeTtl`, an upper bound.
+ *   token lapses by then): `(position − free) / maxActive × activeTtl`, an upper bound;
+ * - with a cap of `admitPerMinute` (N), never less than the cap allows: `position × 60 / N`.
  */
 export function estimateWaitSeconds(position: number, figures: AdmissionFigures): number {
+  const capped = figures.admitPerMinute ? Math.round((position * 60) / figures.admitPerMinute) : 0;
+  return Math.max(capped, uncappedWaitSeconds(position, figures));
+}
+
+function uncappedWaitSeconds(position: number, figures: AdmissionFigures): number {
   // a place within the free ones (behindFree ≤ 0) has nothing ahead of it but the next round (the max below)
   const behindFree = position - Math.max(0, figures.maxActive - figures.activeCount);
   const rate = figures.admitRatePerMinute ?? 0;

@@ -2,6 +2,7 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { concertIdSchema } from './concert-id.ts';
 import { readConcertQueue } from './concert-queue.ts';
+import { isPreQueue } from './crowd-rules.ts';
 
 export type QueueStats = {
   concertId: string;
@@ -16,6 +17,24 @@ export type QueueStats = {
   /** The admitter's measured rate over its window, behind `estimatedWaitSeconds`; null until measured. */
   admitRatePerMinute: number | null;
   admittedThrough: number;
+  /** Users waiting in the pre-queue for the opening (0 once it opened, or with no pre-queue). */
+  preQueue: number;
+  /** When the sale opens (pre-queue), or null. */
+  salesOpenAt: string | null;
+  /** When the opening shuffle ran, or null. */
+  openedAt: string | null;
+  /** Seconds an admitted user has to show up. */
+  arrivalSeconds: number;
+  /** Admitted users whose arrival window ran out in the last minute with no call: slots freed for the line. */
+  noShowsLastMinute: number;
+  /** The operator's cap on admissions a minute (`queue config --admit-per-minute`), or null. */
+  admitPerMinute: number | null;
+  /** Admission paused by the operator. */
+  paused: boolean;
+  /** When the sale closed, or null while open. */
+  salesClosedAt: string | null;
+  /** No seat of a future date AVAILABLE or HELD, as of the admitter's last round. */
+  soldOut: boolean;
 };
 
 /** The waiting room of one concert at a glance, for operators (`frontrow queue status`). */
@@ -25,11 +44,22 @@ export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concer
   const concert = await readConcertQueue(em, concertId);
   if (!concert) throw new DomainError('CONCERT_NOT_FOUND', `concert ${concertId} does not exist`);
   const now = deps.clock.now();
-  const [row] = await em.execute<{ waiting: string; active: string; admitted_last_minute: string }[]>(
+  const arrival = concert.arrival_seconds * 1000;
+  const [row] = await em.execute<{ waiting: string; active: string; admitted_last_minute: string; no_shows: string }[]>(
     `select (select count(*) from queue_token where concert_id = ? and status = 'WAITING') as waiting,
             (select count(*) from queue_token where concert_id = ? and status = 'ACTIVE' and active_until > ?) as active,
-            (select count(*) from queue_token where concert_id = ? and activated_at > ?) as admitted_last_minute`,
-    [concertId, concertId, now, concertId, new Date(now.getTime() - 60_000)],
+            (select count(*) from queue_token where concert_id = ? and activated_at > ?) as admitted_last_minute,
+            (select count(*) from queue_token where concert_id = ? and expired_reason = 'NO_SHOW' and activated_at > ? and activated_at <= ?) as no_shows`,
+    [
+      concertId,
+      concertId,
+      now,
+      concertId,
+      new Date(now.getTime() - 60_000),
+      concertId,
+      new Date(now.getTime() - 60_000 - arrival),
+      new Date(now.getTime() - arrival),
+    ],
   );
   return {
     concertId,
@@ -40,5 +70,14 @@ export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concer
     admittedLastMinute: Number(row?.admitted_last_minute ?? 0),
     admitRatePerMinute: concert.admit_rate_per_minute,
     admittedThrough: Number(concert.admitted_through),
+    preQueue: isPreQueue(concert) ? Number(row?.waiting ?? 0) : 0,
+    salesOpenAt: concert.sales_open_at === null ? null : new Date(concert.sales_open_at).toISOString(),
+    openedAt: concert.opened_at === null ? null : new Date(concert.opened_at).toISOString(),
+    arrivalSeconds: concert.arrival_seconds,
+    noShowsLastMinute: Number(row?.no_shows ?? 0),
+    admitPerMinute: concert.admit_per_minute,
+    paused: concert.paused,
+    salesClosedAt: concert.sales_closed_at === null ? null : new Date(concert.sales_closed_at).toISOString(),
+    soldOut: concert.sold_out,
   };
 }

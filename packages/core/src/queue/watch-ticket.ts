@@ -31,7 +31,7 @@ export async function* watchTicket(deps: WatchDeps, input: WatchTicketInput): As
     tokenId: input.ticket.tokenId,
     userId: input.ticket.userId,
     concertId: input.ticket.concertId,
-    ticket: input.ticket.ticket,
+    ticket: input.ticket.issuedTicket,
   };
   let sent = toQueueTicket(input.token, input.ticket);
   yield sent;
@@ -119,8 +119,12 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<boole
 function sameTicket(a: QueueTicket, b: QueueTicket): boolean {
   return (
     a.status === b.status &&
+    a.salesOpenAt === b.salesOpenAt &&
     a.position === b.position &&
     a.estimatedWaitSeconds === b.estimatedWaitSeconds &&
-    a.activeUntil === b.activeUntil
+    a.activeUntil === b.activeUntil &&
+    a.paused === b.paused &&
+    a.soldOut === b.soldOut &&
+    a.expiredReason === b.expiredReason
   );
 }

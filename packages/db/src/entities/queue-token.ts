@@ -3,6 +3,9 @@ import { Concert } from './concert.ts';
 
 export const QUEUE_TOKEN_STATUSES = ['WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;
 export type QueueTokenStatus = (typeof QUEUE_TOKEN_STATUSES)[number];
+/** Why a token is EXPIRED, when the reason is not its own lapse (API.md, `expiredReason`). */
+export const QUEUE_EXPIRED_REASONS = ['SALES_CLOSED', 'NO_SHOW'] as const;
+export type QueueExpiredReason = (typeof QUEUE_EXPIRED_REASONS)[number];
 
 /** A user's place in a concert's waiting room. */
 export const QueueTokenSchema = defineEntity({
@@ -17,6 +20,11 @@ export const QueueTokenSchema = defineEntity({
     status: p.string().length(16).$type<QueueTokenStatus>().default('WAITING'),
     activatedAt: p.datetime().nullable(),
     activeUntil: p.datetime().nullable(),
+    expiredReason: p.string().length(20).$type<QueueExpiredReason>().nullable(),
+    /** When the admitted user first showed up (a call with the ACTIVE token): set once, never again. */
+    claimedAt: p.datetime().nullable(),
+    /** A pre-queued token's ticket at issue (its signed claims name it); `ticket` is its place after the opening shuffle. */
+    preTicket: p.bigint('number').nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     version: p.integer().version(),
   },

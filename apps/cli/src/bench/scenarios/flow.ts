@@ -94,6 +94,12 @@ export async function runFlow(env: BenchEnv, options: FlowOptions): Promise<Flow
   const shop = async (user: BenchUser, index: number) => {
     await firstStatus(user);
     const status = await waitAdmitted(env, user, ADMISSION_TIMEOUT_MS);
+    if (status === 'SOLD_OUT') {
+      outcomes.soldOut++;
+      soldOutAt ??= Date.now();
+      await leave(user);
+      return;
+    }
     if (status !== 'ACTIVE') {
       outcomes.notAdmitted++;
       return;

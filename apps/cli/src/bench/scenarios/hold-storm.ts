@@ -14,7 +14,10 @@ export async function runHoldStorm(env: BenchEnv, concertId: string, date: strin
   const setup = await env.phase('hold-storm: sell out', { setup: true }, async () => {
     // 13 buyers take the 50 seats, 4 at a time
     const buyers = await enterUsers(env, concertId, Math.ceil(SEATS / 4));
-    await waitAllAdmitted(env, concertId, buyers);
+    // the stormers are admitted before the sell-out: nobody is admitted to a sold-out concert (the
+    // capacity holds buyers and stormers at once); their first hold claims their slot
+    const stormers = await enterUsers(env, concertId, env.concurrency);
+    await waitAllAdmitted(env, concertId, [...buyers, ...stormers]);
     const paid: { reservationId: string; amount: number }[] = [];
     await forEachConcurrently(buyers.length, env.concurrency, async (i) => {
       const buyer = buyers[i];
@@ -27,8 +30,6 @@ export async function runHoldStorm(env: BenchEnv, concertId: string, date: strin
       if (!payment.ok) throw new Error(`could not sell out the storm's performance: pay answered ${payment.reason}`);
       paid.push({ reservationId: payment.value.reservationId, amount: payment.value.amount });
     });
-    const stormers = await enterUsers(env, concertId, env.concurrency);
-    await waitAllAdmitted(env, concertId, stormers);
     return { paid, stormers };
   });
   const { stormers, paid } = setup.value;
