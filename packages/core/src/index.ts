@@ -23,6 +23,7 @@ export * from './queue/watch-ticket.ts';
 export * from './queue/admission-memory.ts';
 export * from './queue/watch-registry.ts';
 export * from './queue/nudge-admission.ts';
+export * from './queue/purge-tokens.ts';
 export * from './token-secret.ts';
 export * from './identity/identity.ts';
 export * from './booking/release-holds.ts';

@@ -4,6 +4,7 @@ import { ReservationLiveHoldExpiry } from './0003-reservation-live-hold-expiry.t
 import { ConcertActiveCount } from './0004-concert-active-count.ts';
 import { WalletAdjustment } from './0005-wallet-adjustment.ts';
 import { QueueNotify } from './0007-queue-notify.ts';
+import { QueueTokenFinishedAt } from './0008-queue-token-finished-at.ts';
 
 /** Every migration in order; listed in code so no file globbing decides what runs. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   { name: '0004-concert-active-count', class: ConcertActiveCount },
   { name: '0005-wallet-adjustment', class: WalletAdjustment },
   { name: '0007-queue-notify', class: QueueNotify },
+  { name: '0008-queue-token-finished-at', class: QueueTokenFinishedAt },
 ];
