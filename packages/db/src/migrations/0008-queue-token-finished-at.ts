@@ -22,8 +22,10 @@ begin
   end if;
   return new;
 end $$;`);
+    // the condition in WHEN too: an entry (WAITING) or an admission (ACTIVE) does not even call the function
     this.addSql(`create trigger queue_token_finished_at before insert or update of status on queue_token
-  for each row execute function frontrow_queue_token_finished();`);
+  for each row when (new.status in ('COMPLETED', 'EXPIRED', 'CANCELLED') and new.finished_at is null)
+  execute function frontrow_queue_token_finished();`);
     this.addSql(`update queue_token set finished_at = now() where status in ('COMPLETED', 'EXPIRED', 'CANCELLED');`);
     this.addSql(`create index queue_token_finished_at on queue_token (finished_at) where status in ('COMPLETED', 'EXPIRED', 'CANCELLED');`);
   }
