@@ -43,7 +43,20 @@ type QueueRow = {
 type ConcertRow = { concert_id: string; paused: boolean; sold_out: boolean; sales_closed: boolean };
 type BookingRow = { concert_id: string; holds: string; expired: string; payments: string; paid: string };
 
-export function createMetrics(options: { em: EntityManager; boss?: JobQueueSource; timeoutMs?: number }): ApiMetrics {
+/** This process's own database traffic, for the bench's round trips per call (docs/BENCHMARKS.md). */
+export type DatabaseTraffic = {
+  /** Queries sent on the ORM's pool (countRoundTrips). */
+  roundTrips(): number;
+  /** Reads of the in-memory admission state (on its LISTEN connection, apart from the pool). */
+  admissionReads?(): number;
+};
+
+export function createMetrics(options: {
+  em: EntityManager;
+  boss?: JobQueueSource;
+  timeoutMs?: number;
+  traffic?: DatabaseTraffic;
+}): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'frontrow_' });
   const registers = [registry];
@@ -75,6 +88,31 @@ export function createMetrics(options: { em: EntityManager; boss?: JobQueueSourc
     registers,
   });
 
+  const { traffic } = options;
+  if (traffic) {
+    // read at each scrape (after the scrape's own database reads, which it counts)
+    new Counter({
+      name: 'frontrow_database_round_trips_total',
+      help: "queries this process sent on its database pool (one per round trip; a multi-statement script counts once); pg-boss's pool and the admission state's reads not included",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(traffic.roundTrips());
+      },
+    });
+    const admissionReads = traffic.admissionReads;
+    if (admissionReads) {
+      new Counter({
+        name: 'frontrow_admission_state_reads_total',
+        help: "reads of the in-memory admission state (its own connection): a fallback timer's and notifications', whatever the crowd",
+        registers,
+        collect() {
+          this.reset();
+          this.inc(admissionReads());
+        },
+      });
+    }
+  }
   const databaseUp = new Gauge({ name: 'frontrow_database_up', help: '1 when the last scrape could read the database', registers });
   const waiting = new Gauge({
     name: 'frontrow_queue_waiting',

@@ -139,6 +139,19 @@ describe('GET /metrics', () => {
     expect(text).toContain('frontrow_process_cpu_seconds_total');
   });
 
+  it("counts the process's database round trips: a scrape's own reads, plus each call's queries", async () => {
+    const app = await server();
+    const series = 'frontrow_database_round_trips_total';
+    const scrape = async () => sample((await app.inject({ method: 'GET', url: '/metrics' })).body, series) ?? Number.NaN;
+    const first = await scrape();
+    const idle = (await scrape()) - first; // nothing but the scrape's own reads
+    const before = await scrape();
+    for (let i = 0; i < 3; i++) expect((await call(app, 'concerts.list', { method: 'GET' })).statusCode).toBe(200);
+    const busy = (await scrape()) - before;
+    expect(idle).toBeGreaterThan(0);
+    expect(busy - idle).toBeGreaterThanOrEqual(3);
+  });
+
   it('keeps a registry per server: two servers in one process count their own requests', async () => {
     const [a, b] = [await server(), await server()];
     for (let i = 0; i < 3; i++) expect((await call(a, 'concerts.list', { method: 'GET' })).statusCode).toBe(200);

@@ -12,7 +12,7 @@ import rateLimit from '@fastify/rate-limit';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type DatabaseState, type ErrorReason, databaseState, isDatabaseUnavailable } from '@frontrow/core';
-import { MIGRATE_COMMAND, type MikroORM, pendingMigrations } from '@frontrow/db';
+import { MIGRATE_COMMAND, type MikroORM, countRoundTrips, pendingMigrations } from '@frontrow/db';
 import { type InnerContext, createContextFactory } from './context.ts';
 import { BEARER, errorBody, httpStatusOf, reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
@@ -131,7 +131,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     logController: new RequestLog(callOutcomes),
   });
-  const metrics = createMetrics({ em: deps.orm.em, boss: deps.jobQueues, timeoutMs: PROBE_TIMEOUT_MS });
+  const roundTrips = await countRoundTrips(deps.orm);
+  const admissionMemory = deps.inner.admissions;
+  const metrics = createMetrics({
+    em: deps.orm.em,
+    boss: deps.jobQueues,
+    timeoutMs: PROBE_TIMEOUT_MS,
+    traffic: { roundTrips: roundTrips.read, ...(admissionMemory ? { admissionReads: () => admissionMemory.counts.reads } : {}) },
+  });
   const database = databaseState(app.log, () => deps.orm.em.getConnection().execute('select 1'));
   app.decorate('databaseState', database);
   app.addHook('onClose', async () => database.stop());

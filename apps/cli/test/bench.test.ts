@@ -151,6 +151,11 @@ describe('frontrow bench', () => {
     expect(flow?.holdExpiryLagMs).toMatchObject({ count: 2, notFreed: 0, p99: expect.any(Number) });
     expect(report.activeMax.every((s) => s.samples > 0 && s.max <= s.maxActive)).toBe(true);
     expect(report.targets.length).toBeGreaterThan(0);
+    // the API's database round trips, per phase: an entry costs at least one
+    expect(phase('enter')?.database).toMatchObject({ roundTrips: expect.any(Number), admissionReads: expect.any(Number) });
+    expect(phase('enter')?.database?.perCall).toBeGreaterThanOrEqual(1);
+    expect(report.phases.every((p) => p.database !== null)).toBe(true);
+    expect(run.stdout).toContain('database round trips of the API processes per call');
 
     expect(report.invariants.checks.length).toBeGreaterThanOrEqual(8);
     expect(report.invariants).toMatchObject({ passed: true });

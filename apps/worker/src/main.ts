@@ -35,7 +35,15 @@ try {
     onError: (error) => log.error({ err: error }, 'pg-boss error'),
   });
   const worker = buildWorker(
-    { orm, boss, clock: systemClock, jobs: bossJobScheduler(boss), settings: domainSettings(config), log },
+    {
+      orm,
+      boss,
+      clock: systemClock,
+      jobs: bossJobScheduler(boss),
+      settings: domainSettings(config),
+      log,
+      tokenRetentionSeconds: config.QUEUE_TOKEN_RETENTION_SECONDS,
+    },
     allJobs,
   );
 

@@ -18,6 +18,10 @@ export type WorkerDeps = {
   admitEveryMs?: number;
   /** Sweep for holds whose expiry job was lost, in ms (docs/ARCHITECTURE.md#background-jobs: every 30 s). */
   sweepEveryMs?: number;
+  /** Finished queue tokens kept this long (QUEUE_TOKEN_RETENTION_SECONDS), then deleted by `queue.tokens.purge`. */
+  tokenRetentionSeconds?: number;
+  /** How often the purge of finished tokens is sent, in ms (every minute). */
+  purgeEveryMs?: number;
 };
 
 export type Worker = {

@@ -17,6 +17,7 @@ describe('configuration', () => {
       QUEUE_ACTIVE_TTL_SECONDS: 600,
       WATCH_MAX_STREAMS: 10_000,
       QUEUE_ARRIVAL_SECONDS: 60,
+      QUEUE_TOKEN_RETENTION_SECONDS: 86_400,
     });
   });
 
@@ -38,6 +39,9 @@ describe('configuration', () => {
     ['QUEUE_ARRIVAL_SECONDS', '0'],
     ['QUEUE_ENTER_RATE_LIMIT', '-5'],
     ['WATCH_MAX_STREAMS', '0'],
+    // shorter than an hour would cut payment replays (and the admission-rate window) short
+    ['QUEUE_TOKEN_RETENTION_SECONDS', '3599'],
+    ['QUEUE_TOKEN_RETENTION_SECONDS', '31536001'],
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['TOKEN_SECRET', 'short'],
     ['LOG_LEVEL', 'loud'],

@@ -10,6 +10,8 @@ export const configSchema = z
     QUEUE_MAX_ACTIVE: z.coerce.number().int().min(1).max(1_000_000).default(100),
     QUEUE_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
     QUEUE_ARRIVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** How long a finished queue token is kept (docs/OPERATIONS.md#configuration): past it, a payment replay is TOKEN_INVALID. */
+    QUEUE_TOKEN_RETENTION_SECONDS: z.coerce.number().int().min(3600).max(31_536_000).default(86_400),
     QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
     TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
     /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated; unset: none. */

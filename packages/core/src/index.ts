@@ -26,6 +26,7 @@ export * from './queue/nudge-admission.ts';
 export * from './queue/crowd-rules.ts';
 export * from './queue/operator-controls.ts';
 export * from './queue/open-sales.ts';
+export * from './queue/purge-tokens.ts';
 export * from './token-secret.ts';
 export * from './identity/identity.ts';
 export * from './booking/release-holds.ts';

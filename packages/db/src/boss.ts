@@ -9,6 +9,7 @@ export const JOB = {
   holdExpire: 'hold.expire',
   holdsSweep: 'holds.sweep',
   queueAdmit: 'queue.admit',
+  queueTokensPurge: 'queue.tokens.purge',
 } as const;
 
 export type HoldExpireJob = { reservationId: string };
@@ -48,6 +49,8 @@ const QUEUES: Record<(typeof JOB)[keyof typeof JOB], Omit<Queue, 'name'>> = {
   [JOB.holdsSweep]: { policy: 'short', retryLimit: 3, heartbeatSeconds: 10, expireInSeconds: 120 },
   // one queued admission round per concert at a time; a nudge while one waits adds nothing
   [JOB.queueAdmit]: { policy: 'short', retryLimit: 5, retryDelay: 1, notify: true, heartbeatSeconds: 10, expireInSeconds: 60 },
+  // one purge queued or running at a time, whatever the number of workers whose timers send it
+  [JOB.queueTokensPurge]: { policy: 'exclusive', retryLimit: 2, heartbeatSeconds: 10, expireInSeconds: 600 },
 };
 
 async function ensureQueues(boss: PgBoss): Promise<void> {

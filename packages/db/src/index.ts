@@ -10,6 +10,7 @@ export {
   databaseName,
 } from './migrate.ts';
 export { freePort } from './net.ts';
+export { countRoundTrips, type RoundTripCounter } from './round-trips.ts';
 export { listen, type Listener, type ListenOptions } from './listen.ts';
 export { ticketSequenceName } from './sequences.ts';
 export { queryPrepared, executeScript, type ScriptStatement, inPreparedTransaction, type PreparedTransaction } from './prepared.ts';

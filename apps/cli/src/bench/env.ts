@@ -27,8 +27,13 @@ export type PhaseOptions = {
   status?: (recorder: Recorder) => Omit<PhaseStatus, 'answered' | 'failed'>;
 };
 
+/** The API processes' own database traffic (their /metrics counters, summed), read before and after a phase. */
+export type DatabaseTraffic = { roundTrips: number; admissionReads: number };
+
 export type PhaseReport = {
   name: string;
+  /** Database traffic of the API processes during the phase; null where /metrics could not be read. */
+  database: DatabaseTraffic | null;
   setup: boolean;
   seconds: number;
   cpu: CpuFigures;
@@ -37,8 +42,13 @@ export type PhaseReport = {
   recorder: Recorder;
 };
 
-export function phaseRunner(progress: Progress, setRecorder: (recorder: Recorder) => void) {
+export function phaseRunner(
+  progress: Progress,
+  setRecorder: (recorder: Recorder) => void,
+  traffic: () => Promise<DatabaseTraffic | null> = async () => null,
+) {
   return async function phase<T>(name: string, options: PhaseOptions, body: () => Promise<T>) {
+    const before = await traffic();
     const recorder = new Recorder();
     setRecorder(recorder);
     const started = performance.now();
@@ -54,7 +64,13 @@ export function phaseRunner(progress: Progress, setRecorder: (recorder: Recorder
     try {
       const value = await body();
       const seconds = (performance.now() - started) / 1000;
-      const report: PhaseReport = { name, setup: options.setup ?? false, seconds, cpu: cpu.stop(), procedures: [], recorder };
+      const cpuFigures = cpu.stop();
+      const after = await traffic();
+      const database =
+        before && after
+          ? { roundTrips: after.roundTrips - before.roundTrips, admissionReads: after.admissionReads - before.admissionReads }
+          : null;
+      const report: PhaseReport = { name, setup: options.setup ?? false, seconds, cpu: cpuFigures, database, procedures: [], recorder };
       return { value, report };
     } finally {
       progress.end();
@@ -72,8 +88,15 @@ export function mergePhases(name: string, waves: PhaseReport[]): PhaseReport {
   const seconds = waves.reduce((sum, w) => sum + w.seconds, 0);
   const weighted = (pick: (w: PhaseReport) => number | null) =>
     waves.some((w) => pick(w) === null) ? null : waves.reduce((sum, w) => sum + (pick(w) ?? 0) * w.seconds, 0) / Math.max(seconds, 1e-9);
+  const database = waves.every((w) => w.database !== null)
+    ? {
+        roundTrips: waves.reduce((sum, w) => sum + (w.database?.roundTrips ?? 0), 0),
+        admissionReads: waves.reduce((sum, w) => sum + (w.database?.admissionReads ?? 0), 0),
+      }
+    : null;
   return {
     name,
+    database,
     setup: waves[0]?.setup ?? false,
     seconds,
     cpu: {

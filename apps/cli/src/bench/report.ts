@@ -14,6 +14,12 @@ export type PhaseFigures = {
   seconds: number;
   cpu: CpuFigures;
   procedures: ProcedureFigures[];
+  /**
+   * The API processes' database round trips during the phase (their pool's queries, from /metrics; one
+   * scrape's own couple of reads included), per call answered; and the reads of their in-memory admission
+   * state (a timer's and notifications', not the calls'). Null where /metrics could not be read.
+   */
+  database: { roundTrips: number; perCall: number | null; admissionReads: number } | null;
 };
 
 export type Target = { name: string; goal: string; value: number | null; met: boolean | null };

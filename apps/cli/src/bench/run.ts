@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import type { ClientKind } from './choices.ts';
 import { type Caller, createCaller, RateLimitedError } from './client.ts';
 import type { BenchDatabase } from './database.ts';
-import { type BenchEnv, type PhaseReport, phaseRunner } from './env.ts';
+import { type BenchEnv, type DatabaseTraffic, type PhaseReport, phaseRunner } from './env.ts';
 import { checkInvariants } from './invariants.ts';
 import type { Progress } from './progress.ts';
 import { Recorder } from './recorder.ts';
@@ -82,9 +82,13 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     progress: deps.progress,
     authSecret: deps.authSecret,
     pollMs: options.pollMs,
-    phase: phaseRunner(deps.progress, (next) => {
-      recorder = next;
-    }),
+    phase: phaseRunner(
+      deps.progress,
+      (next) => {
+        recorder = next;
+      },
+      () => databaseTraffic(deps.transports),
+    ),
   };
 
   for (const transport of deps.transports) {
@@ -227,6 +231,10 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     seconds: p.seconds,
     cpu: p.cpu,
     procedures: p.recorder.figures(p.seconds, ceiling),
+    database: p.database && {
+      ...p.database,
+      perCall: p.recorder.answered > 0 ? p.database.roundTrips / p.recorder.answered : null,
+    },
   }));
   const healthzLatency = phases
     .filter((p) => p.name.startsWith('healthz'))
@@ -270,6 +278,32 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     notes,
   };
   return { ...report, targets: evaluateTargets(report) };
+}
+
+/**
+ * The database round trips of the API processes so far (their /metrics counters, summed), or null when
+ * one of them does not expose them. pg_stat_statements would see every client of the database (the worker,
+ * pg-boss, the bench itself) and needs a server-side preload; the API's own counter is what a call costs.
+ */
+async function databaseTraffic(transports: Transport[]): Promise<DatabaseTraffic | null> {
+  let roundTrips = 0;
+  let admissionReads = 0;
+  for (const transport of transports) {
+    const res = await transport.fetch(`${transport.origin}/metrics`).catch(() => null);
+    if (!res?.ok) return null;
+    const trips = metricValue(res.text, 'frontrow_database_round_trips_total');
+    if (trips === null) return null;
+    roundTrips += trips;
+    admissionReads += metricValue(res.text, 'frontrow_admission_state_reads_total') ?? 0;
+  }
+  return { roundTrips, admissionReads };
+}
+
+/** The value of an unlabelled series in Prometheus text, or null. */
+export function metricValue(text: string, series: string): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  const value = line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+  return Number.isFinite(value) ? value : null;
 }
 
 async function datesOf(db: BenchDatabase, concertId: string): Promise<string[]> {

@@ -31,7 +31,11 @@ export function formatPhase(phase: PhaseFigures): string {
       .map(([reason, n]) => `${reason} ${n}`)
       .join(', ') || '-',
   ]);
-  return `${title}\n${formatTable(['procedure', 'count', 'req/s', 'x healthz', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors'], rows, [0, 8])}`;
+  const db = phase.database;
+  const database = db
+    ? `\ndatabase: ${db.roundTrips} round trips from the API (${db.perCall === null ? '-' : db.perCall.toFixed(3)} per call), ${db.admissionReads} admission-state reads`
+    : '';
+  return `${title}${database}\n${formatTable(['procedure', 'count', 'req/s', 'x healthz', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'errors'], rows, [0, 8])}`;
 }
 
 function latency(summary: LatencySummary | null): string {
@@ -50,6 +54,29 @@ export function formatReport(report: BenchReport): string {
     }; p50 ${ms(report.healthz.p50)} ms, p99 ${ms(report.healthz.p99)} ms)`,
   );
   for (const phase of report.phases) out.push('', formatPhase(phase));
+  const measured = report.phases.filter((p) => !p.setup && p.database !== null);
+  if (measured.length > 0) {
+    out.push(
+      '',
+      'database round trips of the API processes per call (their /metrics; the worker and pg-boss not included):',
+      formatTable(
+        ['phase', 'calls', 'calls/s', 'round trips', 'per call', 'round trips/s', 'admission-state reads'],
+        measured.map((p) => {
+          const calls = p.procedures.reduce((sum, f) => sum + f.count, 0);
+          const db = p.database;
+          return [
+            p.name,
+            String(calls),
+            rate(calls / Math.max(p.seconds, 1e-9)),
+            String(db?.roundTrips ?? '-'),
+            db?.perCall === null || db?.perCall === undefined ? '-' : db.perCall.toFixed(3),
+            db ? rate(db.roundTrips / Math.max(p.seconds, 1e-9)) : '-',
+            String(db?.admissionReads ?? '-'),
+          ];
+        }),
+      ),
+    );
+  }
   if (report.poll && report.poll.length > 0) {
     out.push(
       '',

@@ -26,6 +26,8 @@ export const QueueTokenSchema = defineEntity({
     /** A pre-queued token's ticket at issue (its signed claims name it); `ticket` is its place after the opening shuffle. */
     preTicket: p.bigint('number').nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
+    /** When the token entered a final status: stamped by the database (migration 0008), never written here. */
+    finishedAt: p.datetime().nullable(),
     version: p.integer().version(),
   },
   // named as the migrations build them (entity-schema.int.test.ts); partial-index predicates live there
@@ -38,6 +40,7 @@ export const QueueTokenSchema = defineEntity({
     { name: 'queue_token_active', properties: ['concert', 'activeUntil'] },
     { name: 'queue_token_activated_at', properties: ['concert', 'activatedAt'] },
     { name: 'queue_token_finished', properties: ['concert', 'ticket'] },
+    { name: 'queue_token_finished_at', properties: ['finishedAt'] },
   ],
 });
 
