@@ -19,45 +19,95 @@ const HISTORY_POINTS = 150;
 
 /**
  * The queue controls: one entry each, so a new control is a few lines. `run` gets the value typed (for
- * controls with an input) after the operator confirms `confirm(value)`.
- *
- * Pause, resume, admit rate and close land here once the API has them, e.g.
- *   { id: 'pause', label: 'Pause admission', confirm: () => 'Pause admission? Nobody new is let in until you resume.',
- *     run: (c, concertId) => c.operator.pause.mutate({ concertId }) },
+ * controls with an input) after the operator confirms `confirm(value)`. Each is an `operator.*` procedure,
+ * which calls core's use case (as the CLI's `frontrow queue …` and `frontrow concert close` do).
  */
 export type Control = {
   id: string;
   label: string;
   input?: { label: string; min: number; max: number; initial: (stats: Stats) => number };
+  /** Shown only when this holds for the concert's latest figures (pause while running, resume while paused). */
+  when?: (stats: Stats) => boolean;
   confirm: (value: number | undefined, stats: Stats) => string;
   run: (client: FrontRowClient, concertId: string, value: number | undefined) => Promise<unknown>;
 };
 
+const open = (s: Stats) => s.salesClosedAt === null;
+
 export const CONTROLS: Control[] = [
+  {
+    id: 'pause',
+    label: 'Pause admission',
+    when: (s) => open(s) && !s.paused,
+    confirm: (_, s) =>
+      `Pause admission for concert ${s.concertId}? Nobody more is let in until you resume; the ${s.waiting.toLocaleString('en-US')} waiting keep their places.`,
+    run: (c, concertId) => c.operator.pause.mutate({ concertId }),
+  },
+  {
+    id: 'resume',
+    label: 'Resume admission',
+    when: (s) => open(s) && s.paused,
+    confirm: (_, s) => `Resume admission for concert ${s.concertId}? The line moves again at once.`,
+    run: (c, concertId) => c.operator.resume.mutate({ concertId }),
+  },
   {
     id: 'capacity',
     label: 'Capacity',
     input: { label: 'Users admitted at once', min: 1, max: 1_000_000, initial: (s) => s.maxActive },
-    confirm: (value, stats) => `Change the capacity of concert ${stats.concertId} from ${stats.maxActive} to ${value}?`,
+    confirm: (value, s) => `Change the capacity of concert ${s.concertId} from ${s.maxActive} to ${value}?`,
     run: (c, concertId, value) => c.operator.configure.mutate({ concertId, ...(value === undefined ? {} : { maxActive: value }) }),
+  },
+  {
+    id: 'admit-rate',
+    label: 'Admission cap',
+    input: { label: 'Admitted per minute at most (0: no cap)', min: 0, max: 1_000_000, initial: (s) => s.admitPerMinute ?? 0 },
+    confirm: (value, s) =>
+      value === 0
+        ? `Remove the admission cap of concert ${s.concertId} (now ${s.admitPerMinute ?? 'none'})?`
+        : `Admit at most ${value} a minute to concert ${s.concertId} (now ${s.admitPerMinute ?? 'no cap'})?`,
+    run: (c, concertId, value) => c.operator.configure.mutate({ concertId, ...(value === undefined ? {} : { admitPerMinute: value }) }),
+  },
+  {
+    id: 'arrival',
+    label: 'Arrival window',
+    input: { label: 'Seconds an admitted user has to show up', min: 1, max: 86_400, initial: (s) => s.arrivalSeconds },
+    confirm: (value, s) => `Give users admitted to concert ${s.concertId} ${value} s to show up (now ${s.arrivalSeconds} s)?`,
+    run: (c, concertId, value) => c.operator.configure.mutate({ concertId, ...(value === undefined ? {} : { arrivalSeconds: value }) }),
+  },
+  {
+    id: 'close',
+    label: 'Close sales',
+    when: open,
+    confirm: (_, s) =>
+      `Close sales for concert ${s.concertId} for good? New entries are refused and the ${s.waiting.toLocaleString('en-US')} waiting are let go; those admitted can still pay.`,
+    run: (c, concertId) => c.operator.closeSales.mutate({ concertId }),
   },
 ];
 
-/** A figure the API may add (pre-queue, no-shows freed): shown when the stats carry it as a number. */
-const optional = (name: string) => (s: Stats) => {
-  const value = (s as Record<string, unknown>)[name];
-  return typeof value === 'number' ? value : undefined;
-};
+/** The concert's state in words: what admission is doing now. */
+export function saleState(s: Stats): string {
+  if (s.salesClosedAt !== null) return `Sales closed at ${new Date(s.salesClosedAt).toLocaleTimeString()}`;
+  if (s.salesOpenAt !== null && s.openedAt === null) return `Pre-queue: the sale opens at ${new Date(s.salesOpenAt).toLocaleTimeString()}`;
+  const cap = s.admitPerMinute === null ? 'no admission cap' : `at most ${s.admitPerMinute.toLocaleString('en-US')} a minute`;
+  if (s.paused) return `Admission paused (${cap})`;
+  if (s.soldOut) return `Sold out: nobody is admitted (${cap})`;
+  return `Admitting (${cap}; arrival window ${s.arrivalSeconds} s)`;
+}
 
 /** The figures shown, each with a chart of its last minutes. */
-const FIGURES: { id: string; label: string; value: (s: Stats) => number | undefined; of?: (s: Stats) => string }[] = [
-  { id: 'pre-queue', label: 'In the pre-queue', value: optional('preQueue') },
+const FIGURES: { id: string; label: string; value: (s: Stats) => number; of?: (s: Stats) => string }[] = [
+  { id: 'pre-queue', label: 'In the pre-queue', value: (s) => s.preQueue },
   { id: 'waiting', label: 'Waiting', value: (s) => s.waiting },
   { id: 'active', label: 'Active', value: (s) => s.active, of: (s) => ` / ${s.maxActive}` },
-  { id: 'admitted', label: 'Admitted per minute', value: (s) => s.admittedLastMinute },
+  {
+    id: 'admitted',
+    label: 'Admitted per minute',
+    value: (s) => s.admittedLastMinute,
+    of: (s) => (s.admitPerMinute === null ? '' : ` (cap ${s.admitPerMinute})`),
+  },
+  { id: 'no-shows', label: 'No-shows freed per minute', value: (s) => s.noShowsLastMinute },
   { id: 'held', label: 'Seats held', value: (s) => s.seats.held },
   { id: 'sold', label: 'Seats sold', value: (s) => s.seats.sold },
-  { id: 'no-shows', label: 'No-shows freed', value: optional('noShowsFreed') },
 ];
 
 const root = document.querySelector<HTMLElement>('#app') ?? document.body;
@@ -100,12 +150,14 @@ async function consoleScreen(): Promise<void> {
   const picker = h('select', { id: 'concert' });
   const figures = h('div', { class: 'figures' });
   const updated = h('p', { class: 'detail', 'aria-live': 'off' });
+  const state = h('p', { class: 'sale-state', id: 'sale-state', 'aria-live': 'polite' });
   const controls = h('ul', { class: 'controls' });
   show(
     root,
     h('h1', { tabindex: -1 }, 'Operator console'),
     h('label', { for: 'concert' }, 'Concert'),
     picker,
+    state,
     figures,
     updated,
     h('h2', {}, 'Queue controls'),
@@ -149,7 +201,7 @@ async function consoleScreen(): Promise<void> {
       chart.setAttribute('aria-hidden', 'true');
       const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
       chart.append(line);
-      const box = h('div', { class: 'figure', hidden: true }, h('div', {}, figure.label), value, chart);
+      const box = h('div', { class: 'figure' }, h('div', {}, figure.label), value, chart);
       figures.append(box);
       return [figure.id, { box, value, line }] as const;
     }),
@@ -167,8 +219,6 @@ async function consoleScreen(): Promise<void> {
         const now = figure.value(stats);
         const cell = cells.get(figure.id);
         if (!cell) continue;
-        cell.box.hidden = now === undefined;
-        if (now === undefined) continue;
         const points = history.get(figure.id) ?? [];
         points.push(now);
         if (points.length > HISTORY_POINTS) points.shift();
@@ -180,15 +230,23 @@ async function consoleScreen(): Promise<void> {
         cell.line.setAttribute('points', points.map((p, i) => `${i * step},${37 - (p / top) * 34}`).join(' '));
       }
       updated.textContent = `Updated ${new Date(stats.at).toLocaleTimeString()}; charts: the last 5 minutes`;
-      if (first) drawControls(stats);
+      state.textContent = saleState(stats);
+      state.dataset.state = stats.salesClosedAt ? 'closed' : stats.paused ? 'paused' : stats.soldOut ? 'sold-out' : 'open';
+      const shown = CONTROLS.filter((control) => control.when?.(stats) ?? true)
+        .map((control) => control.id)
+        .join();
+      if (first || shown !== drawn) drawControls(stats);
       error.say(null);
     } catch (failure) {
       error.say(sentenceFor(failure));
     }
   };
 
+  let drawn = '';
   const drawControls = (stats: Stats) => {
-    controls.replaceChildren(...CONTROLS.map((control) => controlItem(control, stats, () => latest ?? stats, refresh, error)));
+    const shown = CONTROLS.filter((control) => control.when?.(stats) ?? true);
+    drawn = shown.map((control) => control.id).join();
+    controls.replaceChildren(...shown.map((control) => controlItem(control, stats, () => latest ?? stats, refresh, error)));
   };
 
   picker.addEventListener('change', () => {

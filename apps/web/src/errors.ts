@@ -32,7 +32,7 @@ export const REASON_SENTENCES: Record<string, string> = {
   METHOD_NOT_ALLOWED: 'This page is out of date. Please reload it.',
   UNSUPPORTED_MEDIA_TYPE: 'This page is out of date. Please reload it.',
   BATCH_TOO_LARGE: 'Too much was asked at once. Please try again.',
-  STREAM_LIMIT: 'Live updates are full right now. Please reload the page in a minute; you keep your place.',
+  STREAM_LIMIT: 'Live updates are busy, so we check your place every few seconds. You keep your place.',
   NOT_OPERATOR: 'This page is for operators. Please sign in with an operator account.',
   DEV_SIGN_IN_DISABLED: 'Sign-in by name is only for development. Please use your account sign-in.',
   // reasons the crowd controls bring (a sale closed, sold out, a no-show's place freed)

@@ -9,7 +9,7 @@ import type { inferRouterOutputs } from '@trpc/server';
 import { hook, makeClient, session, won } from './api.ts';
 import { errorBox, h, show } from './dom.ts';
 import { sentenceFor, sentenceForReason } from './errors.ts';
-import { type QueueTicket, type TicketView, countdown, describeWait, ticketView } from './ticket-view.ts';
+import { type QueueTicket, type TicketView, countdown, describeView, ticketView } from './ticket-view.ts';
 
 type Outputs = inferRouterOutputs<AppRouter>;
 type Concert = Outputs['concerts']['list'][number];
@@ -22,6 +22,9 @@ type StoredTicket = { concertId: string; title: string; venue: string; token: st
 const MAX_SEATS = 4;
 /** How often the seat map is read again while a person picks seats (the line's stream is closed by then). */
 const SEAT_MAP_REFRESH_MS = 5_000;
+/** Without a stream (the server's streams are full: STREAM_LIMIT): `queue.status` this often, and the stream tried again this often. */
+const POLL_MS = 3_000;
+const STREAM_RETRY_MS = 12_000;
 
 const root = document.querySelector<HTMLElement>('#app') ?? document.body;
 const client = makeClient('identity');
@@ -45,8 +48,12 @@ function start(): void {
 }
 
 /** A failure that means the identity token is gone or ran out: back to the sign-in, with its sentence. */
+function reasonOf(failure: unknown): string | undefined {
+  return (failure as { data?: { reason?: string } } | null)?.data?.reason;
+}
+
 function signInAgainIf(failure: unknown): boolean {
-  const reason = (failure as { data?: { reason?: string } } | null)?.data?.reason;
+  const reason = reasonOf(failure);
   if (reason !== 'AUTH_INVALID' && reason !== 'AUTH_MISSING') return false;
   session.remove('identity');
   signInScreen(sentenceFor(failure));
@@ -156,75 +163,108 @@ function waitingRoom(stored: StoredTicket): void {
   show(root, h('h1', { tabindex: -1 }, stored.title), h('p', {}, stored.venue), status, bar, connection, actions, error);
 
   let tick: ReturnType<typeof setInterval> | undefined;
+  let poller: ReturnType<typeof setInterval> | undefined;
+  let subscription: { unsubscribe: () => void } | undefined;
+  let done = false;
   client.setQueueToken(stored.token);
-  const subscription = client.queue.watch.subscribe(undefined, {
-    onData: ({ data }) => {
-      connection.textContent = '';
-      render(data);
-    },
-    onError: (failure) => {
-      error.say(sentenceFor(failure));
-      actions.replaceChildren(joinAgainButton(stored));
-    },
-    onConnectionStateChange: (state) => {
-      // a dropped stream is reopened by the EventSource; the place is the server's, so it is kept
-      if (state.state === 'connecting' && state.error) connection.textContent = 'Reconnecting… you keep your place.';
-    },
-  });
+
+  /** The live stream; refused with STREAM_LIMIT (the server's streams are full), the page polls instead. */
+  const watch = () => {
+    subscription?.unsubscribe();
+    subscription = client.queue.watch.subscribe(undefined, {
+      onData: ({ data }) => {
+        // the stream is open: no polling while it is (one stream per tab)
+        if (poller) clearInterval(poller);
+        poller = undefined;
+        connection.textContent = '';
+        render(data);
+      },
+      onError: (failure) => {
+        if (reasonOf(failure) === 'STREAM_LIMIT') return void setTimeout(poll);
+        error.say(sentenceFor(failure));
+        actions.replaceChildren(joinAgainButton(stored));
+      },
+      onConnectionStateChange: (state) => {
+        if (state.state !== 'connecting' || !state.error) return;
+        // STREAM_LIMIT is a 503, which the link would retry at once: poll instead, and try the stream later
+        if (reasonOf(state.error) === 'STREAM_LIMIT') return void setTimeout(poll);
+        // a dropped stream is reopened by the EventSource; the place is the server's, so it is kept
+        connection.textContent = 'Reconnecting… you keep your place.';
+      },
+    });
+  };
+
+  /** queue.status every POLL_MS, and the stream tried again every STREAM_RETRY_MS (it takes over once open). */
+  const poll = () => {
+    subscription?.unsubscribe();
+    subscription = undefined;
+    if (poller || done) return;
+    connection.textContent = sentenceForReason('STREAM_LIMIT');
+    let since = 0;
+    const read = async () => {
+      since += POLL_MS;
+      if (since >= STREAM_RETRY_MS) {
+        since = 0;
+        watch();
+      }
+      try {
+        const ticket = await client.queue.status.query();
+        if (!done) render(ticket);
+      } catch (failure) {
+        if (!signInAgainIf(failure)) error.say(sentenceFor(failure));
+      }
+    };
+    poller = setInterval(read, POLL_MS);
+    void read();
+  };
+
+  watch();
+  const stopAll = () => {
+    done = true;
+    subscription?.unsubscribe();
+    if (poller) clearInterval(poller);
+    poller = undefined;
+  };
   screen(() => {
-    subscription.unsubscribe();
+    stopAll();
     if (tick) clearInterval(tick);
   });
 
   const render = (ticket: QueueTicket) => {
     const view: TicketView = ticketView(ticket);
     if (tick) clearInterval(tick);
-    root.dataset.state = view.kind;
+    root.dataset.state =
+      view.kind === 'waiting' && view.paused ? 'paused' : view.kind === 'expired' && view.expiredReason ? view.expiredReason : view.kind;
+    if (view.kind === 'admitted') {
+      stopAll();
+      booking(stored);
+      return;
+    }
+    const said = describeView(view, new Date());
+    headline.textContent = said.headline;
+    detail.textContent = said.detail;
     switch (view.kind) {
-      case 'pre-queue': {
-        const opensAt = view.opensAt ? new Date(view.opensAt) : null;
-        const update = () => {
-          headline.textContent = 'You are in. The sale has not opened yet.';
-          detail.textContent = opensAt ? `It opens in ${countdown(opensAt, new Date())}.` : 'It opens soon.';
-        };
-        update();
-        tick = setInterval(update, 1000);
+      case 'pre-queue':
+        // the countdown to the opening, every second
+        tick = setInterval(() => (detail.textContent = describeView(view, new Date()).detail), 1000);
         bar.value = 0;
         actions.replaceChildren(leaveButton(stored));
         return;
-      }
       case 'waiting': {
-        headline.replaceChildren('Your place in line', h('strong', { class: 'position' }, view.position.toLocaleString('en-US')));
-        detail.textContent = view.paused
-          ? 'The line is paused for a moment. You keep your place.'
-          : `Estimated wait: ${describeWait(view.estimatedWaitSeconds)}`;
+        headline.append(h('strong', { class: 'position' }, view.position.toLocaleString('en-US')));
         const first = stored.firstPosition ?? view.position;
         bar.value = first > 1 ? Math.round(((first - view.position) / (first - 1)) * 100) : 100;
         actions.replaceChildren(leaveButton(stored));
         return;
       }
-      case 'admitted':
-        subscription.unsubscribe();
-        booking(stored);
-        return;
       case 'sold-out':
-        headline.textContent = 'Sold out';
-        detail.textContent = sentenceForReason('SOLD_OUT');
-        actions.replaceChildren(backButton());
+        actions.replaceChildren(leaveButton(stored));
         return;
       case 'completed':
-        headline.textContent = 'You have bought your tickets.';
-        detail.textContent = 'Your place in line is used up.';
         actions.replaceChildren(backButton());
         return;
       case 'left':
-        headline.textContent = 'You left the line.';
-        detail.textContent = '';
-        actions.replaceChildren(joinAgainButton(stored));
-        return;
       case 'expired':
-        headline.textContent = 'Your place in line has ended.';
-        detail.textContent = view.reason ? sentenceForReason(view.reason) : 'Your turn ran out before you bought seats.';
         actions.replaceChildren(joinAgainButton(stored));
         return;
     }

@@ -1,36 +1,33 @@
 /**
- * What the waiting room shows for a ticket: one function from a `QueueTicket` (as `queue.watch` sends it) to
- * a view state. Fields the API may add (a PRE_QUEUE status with the opening time, `paused`, `soldOut`, an
- * EXPIRED ticket's `reason`) are read defensively: absent or of another type, they are ignored, so a
- * server that does not send them yet gives today's states.
+ * What the waiting room shows for a ticket: one function from a `QueueTicket` (API.md; as `queue.watch`
+ * streams it and `queue.status` answers it) to a view state.
  */
-import type { AppRouter } from '@frontrow/api-client';
-import type { inferRouterOutputs } from '@trpc/server';
+import type { QueueTicket } from '@frontrow/api-client';
+import { sentenceForReason } from './errors.ts';
 
-export type QueueTicket = inferRouterOutputs<AppRouter>['queue']['status'];
+export type { QueueTicket };
 
 export type TicketView =
-  | { kind: 'pre-queue'; opensAt: string | null }
+  | { kind: 'pre-queue'; salesOpenAt: string | null }
   | { kind: 'waiting'; position: number; estimatedWaitSeconds: number | null; paused: boolean }
   | { kind: 'sold-out' }
   | { kind: 'admitted'; activeUntil: string | null }
   | { kind: 'completed' }
-  | { kind: 'expired'; reason: string | null }
+  | { kind: 'expired'; expiredReason: QueueTicket['expiredReason'] }
   | { kind: 'left' };
 
 export function ticketView(ticket: QueueTicket): TicketView {
-  const extra = ticket as Record<string, unknown>;
-  const status: string = ticket.status;
-  if (extra.soldOut === true) return { kind: 'sold-out' };
-  switch (status) {
+  switch (ticket.status) {
     case 'PRE_QUEUE':
-      return { kind: 'pre-queue', opensAt: stringOrNull(extra.opensAt) };
+      return { kind: 'pre-queue', salesOpenAt: ticket.salesOpenAt };
     case 'WAITING':
+      // soldOut and paused are only ever true while WAITING (API.md)
+      if (ticket.soldOut) return { kind: 'sold-out' };
       return {
         kind: 'waiting',
         position: ticket.position ?? 1,
         estimatedWaitSeconds: ticket.estimatedWaitSeconds,
-        paused: extra.paused === true,
+        paused: ticket.paused,
       };
     case 'ACTIVE':
       return { kind: 'admitted', activeUntil: ticket.activeUntil };
@@ -38,13 +35,41 @@ export function ticketView(ticket: QueueTicket): TicketView {
       return { kind: 'completed' };
     case 'CANCELLED':
       return { kind: 'left' };
-    default:
-      return { kind: 'expired', reason: stringOrNull(extra.reason) };
+    case 'EXPIRED':
+      return { kind: 'expired', expiredReason: ticket.expiredReason };
   }
 }
 
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
+/** What the waiting room says for a view (not admitted: that is the seat map): a headline and a detail line. */
+export function describeView(view: Exclude<TicketView, { kind: 'admitted' }>, now: Date): { headline: string; detail: string } {
+  switch (view.kind) {
+    case 'pre-queue':
+      return {
+        headline: 'You are in. The sale has not opened yet.',
+        detail: view.salesOpenAt
+          ? `It opens in ${countdown(new Date(view.salesOpenAt), now)}; then everyone here gets a place in a fair random order.`
+          : 'It opens soon.',
+      };
+    case 'waiting':
+      return {
+        headline: 'Your place in line',
+        detail: view.paused ? sentenceForReason('QUEUE_PAUSED') : `Estimated wait: ${describeWait(view.estimatedWaitSeconds)}`,
+      };
+    case 'sold-out':
+      return {
+        headline: 'Sold out',
+        detail: `${sentenceForReason('SOLD_OUT')} If seats come back, the line moves again and you keep your place.`,
+      };
+    case 'completed':
+      return { headline: 'You have bought your tickets.', detail: 'Your place in line is used up.' };
+    case 'left':
+      return { headline: 'You left the line.', detail: '' };
+    case 'expired':
+      return {
+        headline: view.expiredReason === 'SALES_CLOSED' ? 'Sales have closed.' : 'Your place in line has ended.',
+        detail: view.expiredReason ? sentenceForReason(view.expiredReason) : 'Your turn ran out before you bought seats.',
+      };
+  }
 }
 
 /** "about 4 minutes", "about 40 seconds", "less than a minute": an estimate as a person says it. */
@@ -58,8 +83,10 @@ export function describeWait(seconds: number | null): string {
   return `about ${hours} h ${rest} min`;
 }
 
-/** mm:ss until `until`, never below zero. */
+/** mm:ss until `until`, never below zero; h:mm:ss from an hour on. */
 export function countdown(until: Date, now: Date): string {
   const left = Math.max(0, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`;
+  const hours = Math.floor(left / 3600);
+  const mmss = `${Math.floor((left % 3600) / 60)}:${String(left % 60).padStart(2, '0')}`;
+  return hours > 0 ? `${hours}:${mmss.padStart(5, '0')}` : mmss;
 }

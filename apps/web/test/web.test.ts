@@ -1,7 +1,8 @@
 /**
  * The web app in a real browser (headless Chromium) against a real API and PostgreSQL: the purchase from
  * the waiting room to the confirmation, two people racing for one seat, a hold lapsing in front of the
- * user, a reload that keeps the place in line, and the operators' console changing a concert's capacity.
+ * user, a reload that keeps the place in line, the operators' console (capacity, pause and resume, closing the
+ * sale), a pre-queue counting down to its opening, and the polling fallback when the server's streams are full.
  * Admission is the worker's round, run here by the test every 200 ms.
  */
 import { rm } from 'node:fs/promises';
@@ -11,7 +12,9 @@ import { buildServer } from '@frontrow/api';
 import { createFrontRowClient } from '@frontrow/api-client';
 import {
   DEFAULT_OPERATOR_ROLE,
+  WatchRegistry,
   admitQueue,
+  configureQueue,
   createConcert,
   createIdentityVerifier,
   createTokenSigner,
@@ -36,15 +39,20 @@ let browser: Browser;
 const servers: Awaited<ReturnType<typeof buildServer>>[] = [];
 let url: string;
 let shortHoldUrl: string;
+/** A server with room for one queue.watch stream (WATCH_MAX_STREAMS=1), for the polling fallback. */
+let oneStreamUrl: string;
+/** Admission rounds run so far: a test waits for rounds to pass, never for time. */
+let rounds = 0;
 const concerts: string[] = [];
 let admitter: ReturnType<typeof setInterval> | undefined;
 const deps = (settings = testSettings) => ({ em: db.orm.em, clock: systemClock, jobs: noJobs, settings });
 
-async function server(settings = testSettings): Promise<string> {
+async function server(settings = testSettings, watches?: WatchRegistry): Promise<string> {
   const app = await buildServer({
     orm: db.orm,
     inner: {
       ...deps(settings),
+      ...(watches ? { watches } : {}),
       tokens: createTokenSigner(QUEUE_SECRET),
       identities: createIdentityVerifier({ devSecret: AUTH_SECRET }),
       devSignIn: devSignInFor({ devSecret: AUTH_SECRET }),
@@ -60,6 +68,7 @@ beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 10 });
   url = await server();
   shortHoldUrl = await server({ ...testSettings, holdTtlSeconds: SHORT_HOLD_SECONDS });
+  oneStreamUrl = await server(testSettings, new WatchRegistry(1));
   // the worker's admission round, for the concerts of this file
   let running = false;
   admitter = setInterval(async () => {
@@ -67,6 +76,7 @@ beforeAll(async () => {
     running = true;
     try {
       for (const concertId of concerts) await admitQueue(deps(), { concertId });
+      rounds += 1;
     } finally {
       running = false;
     }
@@ -81,13 +91,14 @@ afterAll(async () => {
   if (webRoot) await rm(webRoot, { recursive: true, force: true });
 });
 
-async function concert(title: string, maxActive: number): Promise<string> {
+async function concert(title: string, maxActive: number, salesOpenAt?: string): Promise<string> {
   const { concertId } = await createConcert(deps(), {
     title,
     venue: 'Olympic Hall',
     dates: ['2099-08-01', '2099-08-02'],
     maxActive,
     price: 50_000,
+    ...(salesOpenAt ? { salesOpenAt } : {}),
   });
   concerts.push(concertId);
   return concertId;
@@ -110,6 +121,36 @@ async function until(condition: () => Promise<boolean>, what: string, timeoutMs 
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** `n` more admission rounds have run (each over every concert of this file). */
+async function roundsPass(n: number): Promise<void> {
+  const target = rounds + n;
+  await until(async () => rounds >= target, `${n} admission rounds`);
+}
+
+/** The console, signed in as an operator, on `concertId`'s figures. */
+async function openConsole(concertId: string): Promise<{ context: BrowserContext; page: Page }> {
+  const operator = await mintDevIdentityToken(AUTH_SECRET, { subject: 'ops', operator: DEFAULT_OPERATOR_ROLE });
+  const opened = await newPage(url, { width: 1000, height: 900 });
+  await opened.page.goto('/console');
+  await opened.page.getByLabel('Operator token').fill(operator);
+  await opened.page.getByRole('button', { name: 'Open the console' }).click();
+  await opened.page.getByLabel('Concert').selectOption(concertId);
+  // the first reading of the figures (a failure would be the console's alert, shown in the message)
+  await expect
+    .poll(async () => `${await opened.page.locator('#sale-state').textContent()}${await opened.page.locator('.error').textContent()}`, {
+      timeout: 10_000,
+    })
+    .toMatch(/^(Admitting|Admission paused|Pre-queue|Sold out|Sales closed)/);
+  return opened;
+}
+
+/** A console control: its button, then Confirm in the confirmation that names what it does. */
+async function control(page: Page, button: string, confirmation: string | RegExp): Promise<void> {
+  await page.getByRole('button', { name: button }).click();
+  await expect.poll(() => page.getByRole('alertdialog').textContent()).toMatch(confirmation);
+  await page.getByRole('button', { name: 'Confirm' }).click();
 }
 
 async function newPage(base = url, viewport = PHONE): Promise<{ context: BrowserContext; page: Page }> {
@@ -289,8 +330,10 @@ describe('the web app in a browser', () => {
     await page.getByLabel('Concert').selectOption(concertId);
     await expect.poll(() => page.locator('#figure-active').textContent()).toBe('1 / 3');
     expect(await page.locator('#figure-waiting').textContent()).toBe('0');
-    // a figure the API does not send yet (pre-queue) is not shown
-    expect(await page.locator('#figure-pre-queue').isVisible()).toBe(false);
+    // the crowd's figures: nobody in a pre-queue, no no-shows; admission running, uncapped
+    expect(await page.locator('#figure-pre-queue').textContent()).toBe('0');
+    expect(await page.locator('#figure-no-shows').textContent()).toBe('0');
+    expect(await page.locator('#sale-state').textContent()).toMatch(/^Admitting \(no admission cap; arrival window \d+ s\)$/);
     // three readings (every 2 s) draw the charts of the screenshot
     await expect
       .poll(async () => (await page.locator('.figure:not([hidden]) polyline').first().getAttribute('points'))?.split(' ').length ?? 0, {
@@ -322,8 +365,108 @@ describe('the web app in a browser', () => {
     await context.close();
   });
 
-  // The lead adds this once the pause feature lands (core pause/resume and the `paused` ticket field):
-  // the console's "Pause admission" control (a CONTROLS entry in src/console.ts), then the waiting page
-  // shows "The line is paused for a moment. You keep your place." (ticket-view.ts reads `paused`).
-  it.todo('the console pauses admission and the waiting page shows it');
+  it('the console pauses admission and the waiting page shows it; resuming lets the line move', async () => {
+    const concertId = await concert('Pause Hall', 1);
+    const first = await someoneElse(concertId);
+    await until(async () => (await first.queue.status.query()).status === 'ACTIVE', 'the first person to be admitted');
+    const { context, page } = await newPage();
+    await signInAndJoin(page, 'hana', 'Pause Hall');
+    await expect.poll(() => page.locator('.position').textContent()).toBe('1');
+    const ops = await openConsole(concertId);
+    await control(
+      ops.page,
+      'Pause admission',
+      `Pause admission for concert ${concertId}? Nobody more is let in until you resume; the 1 waiting keep their places.`,
+    );
+    await ops.page.getByRole('button', { name: 'Resume admission' }).waitFor();
+    expect(await ops.page.locator('#sale-state').textContent()).toBe('Admission paused (no admission cap)');
+    await screenshot(ops.page, 'console-paused');
+
+    await expect.poll(() => page.locator('.detail').textContent()).toBe('The line is paused for a moment. You keep your place.');
+    expect(await page.locator('.position').textContent()).toBe('1'); // the place is kept
+    await screenshot(page, 'paused');
+    // the place ahead frees, yet nobody is let in while paused
+    await first.queue.leave.mutate();
+    await roundsPass(3);
+    expect((await queueStats(deps(), { concertId })).active).toBe(0);
+    expect(await page.locator('.detail').textContent()).toBe('The line is paused for a moment. You keep your place.');
+
+    await control(ops.page, 'Resume admission', `Resume admission for concert ${concertId}? The line moves again at once.`);
+    await seat(page, 1).waitFor(); // admitted: the seat map
+    await Promise.all([context.close(), ops.context.close()]);
+  });
+
+  it('a pre-queue concert counts down to the opening (and the console counts the pre-queue), then the sale opens', async () => {
+    const opensAt = new Date(Date.now() + 10 * 60_000).toISOString();
+    const concertId = await concert('Opening Night', 5, opensAt);
+    const { context, page } = await newPage();
+    await signInAndJoin(page, 'ivan', 'Opening Night');
+    await expect.poll(() => page.locator('#app').getAttribute('data-state')).toBe('pre-queue');
+    expect(await page.locator('.headline').textContent()).toBe('You are in. The sale has not opened yet.');
+    const first = await page.locator('.detail').textContent();
+    expect(first).toMatch(/^It opens in (9:5\d|10:00); then everyone here gets a place in a fair random order\.$/);
+    await expect.poll(() => page.locator('.detail').textContent()).not.toBe(first); // it counts down
+    await screenshot(page, 'pre-queue');
+
+    const ops = await openConsole(concertId);
+    await expect.poll(() => ops.page.locator('#figure-pre-queue').textContent()).toBe('1');
+    expect(await ops.page.locator('#sale-state').textContent()).toMatch(/^Pre-queue: the sale opens at /);
+    await ops.context.close();
+
+    // the opening comes: the admission round deals the pre-queue its places and lets ivan in
+    await configureQueue(deps(), { concertId, salesOpenAt: new Date().toISOString() });
+    await seat(page, 1).waitFor();
+    await context.close();
+  });
+
+  it('closing the sale in the console ends the line: the waiting page shows the sales-closed sentence', async () => {
+    const concertId = await concert('Closing Time', 1);
+    const first = await someoneElse(concertId);
+    await until(async () => (await first.queue.status.query()).status === 'ACTIVE', 'the first person to be admitted');
+    const { context, page } = await newPage();
+    await signInAndJoin(page, 'jin', 'Closing Time');
+    await expect.poll(() => page.locator('.position').textContent()).toBe('1');
+    const ops = await openConsole(concertId);
+    await control(ops.page, 'Close sales', /^Close sales for concert \d+ for good\? New entries are refused and the 1 waiting are let go/);
+    await expect.poll(() => ops.page.locator('#sale-state').textContent()).toMatch(/^Sales closed at /);
+    expect(await ops.page.getByRole('button', { name: 'Pause admission' }).count()).toBe(0); // nothing left to pause
+
+    await expect.poll(() => page.locator('.headline').textContent()).toBe('Sales have closed.');
+    expect(await page.locator('.detail').textContent()).toBe('Sales for this concert have closed.');
+    await screenshot(page, 'sales-closed');
+    // the one admitted before the close can still buy
+    expect((await first.queue.status.query()).status).toBe('ACTIVE');
+    await Promise.all([context.close(), ops.context.close()]);
+  });
+
+  it("the server's streams are full (STREAM_LIMIT): the page polls queue.status, says so calmly, and goes back to the stream", async () => {
+    const concertId = await concert('Full House Streams', 1);
+    const first = await someoneElse(concertId, oneStreamUrl);
+    await until(async () => (await first.queue.status.query()).status === 'ACTIVE', 'the first person to be admitted');
+    // the server's one stream is taken
+    let held = false;
+    const holder = first.queue.watch.subscribe(undefined, { onData: () => (held = true) });
+    await until(async () => held, "the other person's stream");
+
+    const { context, page } = await newPage(oneStreamUrl);
+    const calls: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/trpc/')) calls.push(new URL(request.url()).pathname.replace('/trpc/', ''));
+    });
+    await signInAndJoin(page, 'kim', 'Full House Streams');
+    await expect
+      .poll(() => page.locator('.connection').textContent())
+      .toBe('Live updates are busy, so we check your place every few seconds. You keep your place.');
+    await expect.poll(() => page.locator('.position').textContent()).toBe('1');
+    expect(await page.locator('.error').textContent()).toBe(''); // not an error
+    await expect.poll(() => calls.filter((c) => c.includes('queue.status')).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    await screenshot(page, 'polling');
+
+    // the stream frees: the page takes it back (its first event clears the message) and the line moves on it
+    holder.unsubscribe();
+    await expect.poll(() => page.locator('.connection').textContent(), { timeout: 20_000 }).toBe('');
+    await first.queue.leave.mutate();
+    await seat(page, 1).waitFor();
+    await context.close();
+  });
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { wellFormedText } from './text.ts';
 
 /** A calendar date `YYYY-MM-DD` that exists (no 2026-02-30). */
@@ -7,6 +8,9 @@ export const isoDate = wellFormedText
     const parsed = new Date(`${value}T00:00:00Z`);
     return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value);
   }, 'not a calendar date');
+
+/** An ISO 8601 date-time with its offset (`2030-01-01T10:00:00Z`), on well-formed text like every string input. */
+export const isoDateTime = wellFormedText.pipe(z.iso.datetime({ offset: true }));
 
 /**
  * The time zone of the concerts' calendar dates: the venues are in Korea (prices in KRW; the default

@@ -13,9 +13,6 @@ export const wellFormedText = z
   .string()
   .refine((value) => value.isWellFormed() && !value.includes('\0'), { message: WELL_FORMED_TEXT_MESSAGE, abort: true });
 
-/** An ISO 8601 date-time with an offset (`2026-12-24T19:00:00+09:00`), on well-formed text. */
-export const isoDateTimeText = wellFormedText.pipe(z.iso.datetime({ offset: true }));
-
 type Issue = Parameters<z.core.$ZodErrorMap>[0];
 
 const ARTICLE = /^[aeiou]/;

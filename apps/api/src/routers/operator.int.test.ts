@@ -56,7 +56,13 @@ describe('operator router', () => {
       expect(await outcome(() => caller.operator.concerts())).toBe(expected);
       expect(await outcome(() => caller.operator.stats({ concertId }))).toBe(expected);
       expect(await outcome(() => caller.operator.configure({ concertId }))).toBe(expected);
+      expect(await outcome(() => caller.operator.pause({ concertId }))).toBe(expected);
+      expect(await outcome(() => caller.operator.resume({ concertId }))).toBe(expected);
     }
+    // closing is for good: refused to others, then the operator's
+    expect(await outcome(() => anonymous.operator.closeSales({ concertId }))).toBe('UNAUTHORIZED/AUTH_MISSING');
+    expect(await outcome(() => person.operator.closeSales({ concertId }))).toBe('FORBIDDEN/NOT_OPERATOR');
+    expect(await outcome(() => ops.operator.closeSales({ concertId }))).toBe('OK');
   });
 
   it("stats: the queue's figures (queue status's) and the seats held and sold now, a lapsed hold counted available", async () => {
@@ -88,13 +94,61 @@ describe('operator router', () => {
   it("configure: sets a concert's capacity (core's configureQueue), within its bounds", async () => {
     const concertId = await concert(3);
     const ops = createCaller(callerContext(inner, await signIn('ops', TEST_AUTH_SECRET, { operator: true })));
-    expect(await ops.operator.configure({ concertId, maxActive: 7 })).toEqual({
+    expect(await ops.operator.configure({ concertId, maxActive: 7 })).toMatchObject({
       concertId,
       maxActive: 7,
       activeTtlSeconds: expect.any(Number),
     });
     expect((await ops.operator.stats({ concertId })).maxActive).toBe(7);
     expect(await outcome(() => ops.operator.configure({ concertId, maxActive: 0 }))).toBe('BAD_REQUEST/VALIDATION');
+  });
+
+  it('configure: the admission cap and the arrival window, within their bounds, shown by stats', async () => {
+    const concertId = await concert(3);
+    const ops = createCaller(callerContext(inner, await signIn('ops', TEST_AUTH_SECRET, { operator: true })));
+    expect(await ops.operator.configure({ concertId, admitPerMinute: 30, arrivalSeconds: 90 })).toMatchObject({
+      concertId,
+      admitPerMinute: 30,
+      arrivalSeconds: 90,
+    });
+    expect(await ops.operator.stats({ concertId })).toMatchObject({ admitPerMinute: 30, arrivalSeconds: 90 });
+    expect((await ops.operator.configure({ concertId, admitPerMinute: 0 })).admitPerMinute).toBeNull(); // 0 removes the cap
+    expect(await outcome(() => ops.operator.configure({ concertId, arrivalSeconds: 0 }))).toBe('BAD_REQUEST/VALIDATION');
+    expect(await outcome(() => ops.operator.configure({ concertId, admitPerMinute: -1 }))).toBe('BAD_REQUEST/VALIDATION');
+    expect(await outcome(() => ops.operator.configure({ concertId: '999999', arrivalSeconds: 5 }))).toBe('NOT_FOUND/CONCERT_NOT_FOUND');
+  });
+
+  it('pause and resume: a paused concert admits nobody and its waiting ticket reads paused; resume lets the line move', async () => {
+    const deps = { em: db.orm.em, clock, jobs: noJobs, settings: testSettings };
+    const concertId = await concert(1);
+    const ops = createCaller(callerContext(inner, await signIn('ops', TEST_AUTH_SECRET, { operator: true })));
+    const user = await signIn();
+    const ticket = await createCaller(callerContext(inner, user)).queue.enter({ concertId });
+    const waiter = createCaller(callerContext(inner, { authorization: user.authorization, queueToken: ticket.token }));
+    expect(await ops.operator.pause({ concertId })).toEqual({ concertId, paused: true });
+    expect((await ops.operator.stats({ concertId })).paused).toBe(true);
+    await admitQueue(deps, { concertId });
+    expect(await waiter.queue.status()).toMatchObject({ status: 'WAITING', paused: true, estimatedWaitSeconds: null });
+    expect(await ops.operator.resume({ concertId })).toEqual({ concertId, paused: false });
+    await admitQueue(deps, { concertId });
+    expect(await waiter.queue.status()).toMatchObject({ status: 'ACTIVE', paused: false });
+    expect(await outcome(() => ops.operator.pause({ concertId: '999999' }))).toBe('NOT_FOUND/CONCERT_NOT_FOUND');
+    expect(await outcome(() => ops.operator.resume({ concertId: 'x' }))).toBe('BAD_REQUEST/VALIDATION');
+  });
+
+  it('closeSales: the waiting tickets end with SALES_CLOSED, new entries are refused, stats say closed; again keeps the first time', async () => {
+    const concertId = await concert(1);
+    const ops = createCaller(callerContext(inner, await signIn('ops', TEST_AUTH_SECRET, { operator: true })));
+    const user = await signIn();
+    const ticket = await createCaller(callerContext(inner, user)).queue.enter({ concertId });
+    const waiter = createCaller(callerContext(inner, { authorization: user.authorization, queueToken: ticket.token }));
+    const closed = await ops.operator.closeSales({ concertId });
+    expect(closed).toEqual({ concertId, salesClosedAt: clock.now().toISOString(), expired: 1 });
+    expect(await waiter.queue.status()).toMatchObject({ status: 'EXPIRED', expiredReason: 'SALES_CLOSED' });
+    expect(await outcome(() => createCaller(callerContext(inner, user)).queue.enter({ concertId }))).toBe('CONFLICT/SALES_CLOSED');
+    expect((await ops.operator.stats({ concertId })).salesClosedAt).toBe(closed.salesClosedAt);
+    clock.advance(1000);
+    expect(await ops.operator.closeSales({ concertId })).toEqual({ ...closed, expired: 0 });
   });
 });
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { Concert, Schedule, Seat, ticketSequenceName } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { CONCERT_TIME_ZONE, concertToday, isoDate } from '../dates.ts';
-import { isoDateTimeText, wellFormedText } from '../text.ts';
+import { CONCERT_TIME_ZONE, concertToday, isoDate, isoDateTime } from '../dates.ts';
+import { wellFormedText } from '../text.ts';
 
 export const SEATS_PER_SCHEDULE = 50;
 
@@ -21,7 +21,7 @@ export const createConcertInput = z.object({
   /** Seconds an admitted user has to show up (default: QUEUE_ARRIVAL_SECONDS). */
   arrivalSeconds: z.number().int().min(1).max(86_400).optional(),
   /** When the sale opens: entries before it wait in a pre-queue and get a random order at the opening. */
-  salesOpenAt: isoDateTimeText.optional(),
+  salesOpenAt: isoDateTime.optional(),
   /** Performances start at this UTC time of day; 10:00 UTC is 19:00 in Seoul. */
   startsAtUtc: z
     .string()

@@ -3,7 +3,7 @@ import { Concert } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { isoDateTimeText } from '../text.ts';
+import { isoDateTime } from '../dates.ts';
 import { concertIdSchema } from './concert-id.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
 
@@ -16,7 +16,7 @@ export const configureQueueInput = z.object({
   /** Seconds an admitted user has to show up; applies to admissions not yet claimed, from now on. */
   arrivalSeconds: z.number().int().min(1).max(86_400).optional(),
   /** When the sale opens: entries before it wait in a pre-queue and get a random order then; null removes it. Only before the opening. */
-  salesOpenAt: isoDateTimeText.nullable().optional(),
+  salesOpenAt: isoDateTime.nullable().optional(),
 });
 export type ConfigureQueueInput = z.input<typeof configureQueueInput>;
 export type QueueConfig = {
