@@ -199,6 +199,20 @@ describe('frontrow bench', () => {
     expect(await concertsLeft(report.concerts)).toBe(0);
   });
 
+  it('no-show refuses a share outside [0, 1), a window not shorter than the active time, and --concert', { timeout: 60_000 }, async () => {
+    const before = await benchConcerts();
+    const share = await bench(url, '--scenario', 'no-show', '--no-show', '1', '--healthz', '0');
+    expect(share.code).not.toBe(0);
+    expect(share.stderr).toContain('expected a share from 0 to below 1');
+    const window = await bench(url, '--scenario', 'no-show', '--arrival', '20', '--active-ttl', '20', '--healthz', '0');
+    expect(window.code).not.toBe(0);
+    expect(window.stderr).toContain('--arrival 20 must be shorter than --active-ttl 20');
+    const concert = await bench(url, '--scenario', 'no-show', '--concert', '1', '--healthz', '0');
+    expect(concert.code).not.toBe(0);
+    expect(concert.stderr).toContain('the no-show scenario plays two concerts of its own');
+    expect(await benchConcerts()).toEqual(before);
+  });
+
   it('--json prints the report on stdout; the concerts the run made are removed after it, unless --keep', { timeout: 60_000 }, async () => {
     const short = ['--scenario', 'enter', '--duration', '1', '--healthz', '0', '--json'];
     const run = await bench(url, ...short);
