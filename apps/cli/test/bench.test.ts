@@ -167,6 +167,57 @@ describe('frontrow bench', () => {
     expect(await concertsLeft(report.concerts)).toBe(0);
   });
 
+  it('no-show: the same crowd before and after the arrival window; after wastes fewer slot-seconds, every real user admitted', {
+    timeout: 120_000,
+  }, async () => {
+    // 6 users, 3 of them no-shows (places 2, 4, 5); 2 slots. Before, each no-show holds its slot until it
+    // lapses: at least the 8 s active time. After, it is freed once the 2 s window ran out, at the next
+    // one-second admission round: far below 8 s each, whatever the machine's load
+    const file = join(dir, 'no-show.json');
+    const run = await bench(
+      url,
+      ...['--scenario', 'no-show', '--users', '6', '--no-show', '0.5', '--max-active', '2', '--active-ttl', '8', '--arrival', '2'],
+      ...['--shop', '200', '--poll-interval', '50', '--healthz', '0', '--json', file],
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+    const noShow = report.noShow;
+    expect(noShow).toMatchObject({ users: 6, noShows: 3, share: 0.5, maxActive: 2, activeSeconds: 8, arrivalSeconds: 2 });
+    const [before, after] = noShow?.runs ?? [];
+    expect(before).toMatchObject({ name: 'before', arrivalSeconds: 8, noShows: 3, freedAsNoShow: 0, lapsed: 3 });
+    expect(after).toMatchObject({ name: 'after', arrivalSeconds: 2, noShows: 3, freedAsNoShow: 3, lapsed: 0 });
+    for (const r of [before, after]) {
+      expect(r).toMatchObject({ realUsers: 3, realAdmitted: 3, realFreedAsNoShow: 0, totalSeconds: expect.any(Number) });
+      expect(r?.realWaitMs).toMatchObject({ count: 3, p50: expect.any(Number), p95: expect.any(Number), max: expect.any(Number) });
+      expect(r?.heldSeconds?.count).toBe(3);
+    }
+    // a lapse comes no earlier than the active time: every no-show of "before" held its slot that long
+    expect(before?.heldSeconds?.p50).toBeGreaterThanOrEqual(8);
+    expect(after?.wastedSlotSeconds).toBeLessThan(before?.wastedSlotSeconds ?? 0);
+    expect(before?.wastedSlotSeconds).toBeGreaterThanOrEqual(24);
+    expect(report.phases.map((p) => p.name)).toEqual(['no-show: before', 'no-show: after']);
+    expect(report.activeMax).toHaveLength(2);
+    expect(report.activeMax.every((s) => s.samples > 0 && s.max <= s.maxActive)).toBe(true);
+    expect(report.invariants).toMatchObject({ passed: true });
+    expect(report.invariants.checks.filter((c) => c.name.startsWith('no-show'))).toHaveLength(2);
+    expect(run.stdout).toMatch(/no-show: 6 users, 3 never come back/);
+    expect(await concertsLeft(report.concerts)).toBe(0);
+  });
+
+  it('no-show refuses a share outside [0, 1), a window not shorter than the active time, and --concert', { timeout: 60_000 }, async () => {
+    const before = await benchConcerts();
+    const share = await bench(url, '--scenario', 'no-show', '--no-show', '1', '--healthz', '0');
+    expect(share.code).not.toBe(0);
+    expect(share.stderr).toContain('expected a share from 0 to below 1');
+    const window = await bench(url, '--scenario', 'no-show', '--arrival', '20', '--active-ttl', '20', '--healthz', '0');
+    expect(window.code).not.toBe(0);
+    expect(window.stderr).toContain('--arrival 20 must be shorter than --active-ttl 20');
+    const concert = await bench(url, '--scenario', 'no-show', '--concert', '1', '--healthz', '0');
+    expect(concert.code).not.toBe(0);
+    expect(concert.stderr).toContain('the no-show scenario plays two concerts of its own');
+    expect(await benchConcerts()).toEqual(before);
+  });
+
   it('--json prints the report on stdout; the concerts the run made are removed after it, unless --keep', { timeout: 60_000 }, async () => {
     const short = ['--scenario', 'enter', '--duration', '1', '--healthz', '0', '--json'];
     const run = await bench(url, ...short);

@@ -6,7 +6,15 @@
 import { type CreatedConcert, createConcert, type DomainSettings, noJobs, systemClock } from '@frontrow/core';
 import { type MikroORM, ticketSequenceName } from '@frontrow/db';
 
-export type BenchConcertOptions = { dates: number; maxActive: number; activeTtlSeconds: number; price: number; title: string };
+export type BenchConcertOptions = {
+  dates: number;
+  maxActive: number;
+  activeTtlSeconds: number;
+  price: number;
+  title: string;
+  /** The arrival window (default: the active time, see below). */
+  arrivalSeconds?: number;
+};
 
 export type ConcertQueueSettings = { maxActive: number; activeTtlSeconds: number };
 
@@ -60,7 +68,7 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
           activeTtlSeconds: options.activeTtlSeconds,
           // the bench's users all come back, but a setup phase may admit them well before their first
           // call: the arrival window spans the whole admission so none is freed as a no-show
-          arrivalSeconds: options.activeTtlSeconds,
+          arrivalSeconds: options.arrivalSeconds ?? options.activeTtlSeconds,
         },
       );
     },

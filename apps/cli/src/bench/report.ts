@@ -4,6 +4,7 @@ import type { CpuFigures } from './cpu.ts';
 import type { InvariantReport } from './invariants.ts';
 import type { WaitEstimateFigures } from './latency.ts';
 import type { LatencySummary, ProcedureFigures } from './recorder.ts';
+import type { NoShowOptions, NoShowRun } from './scenarios/no-show.ts';
 
 export type { Scenario };
 
@@ -47,6 +48,8 @@ export type BenchReport = {
     waitEstimate: WaitEstimateFigures | null;
   } | null;
   poll: { waiting: number; rps: number; ratio: number }[] | null;
+  /** The no-show scenario: one crowd, before (arrival window = active time) and after (a short window). */
+  noShow: (NoShowOptions & { noShows: number; runs: NoShowRun[] }) | null;
   activeMax: { concertId: string; max: number; maxActive: number; samples: number }[];
   invariants: InvariantReport;
   targets: Target[];

@@ -13,6 +13,7 @@ import { runEnter } from './scenarios/enter.ts';
 import { runFlow } from './scenarios/flow.ts';
 import { HEALTHZ, runHealthz } from './scenarios/healthz.ts';
 import { runHoldStorm } from './scenarios/hold-storm.ts';
+import { type NoShowOptions, noShowCrowd, runNoShow } from './scenarios/no-show.ts';
 import { runPay } from './scenarios/pay.ts';
 import { runPoll } from './scenarios/poll.ts';
 import type { Transport } from './transport.ts';
@@ -41,6 +42,8 @@ export type BenchOptions = {
   /** Performances of the flow's concert (default: one per 100 users: demand is about 2.5 times the seats). */
   dates?: number;
   price: number;
+  /** The no-show scenario's crowd and its two concerts' queue settings. */
+  noShow: NoShowOptions;
   /** Leave the concerts the bench created in the database (by default they are removed after the run). */
   keep: boolean;
 };
@@ -106,6 +109,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   const paid: { reservationId: string; amount: number }[] = [];
   let flow: BenchReport['flow'] = null;
   const pollLevels: number[] = [];
+  let noShow: BenchReport['noShow'] = null;
+  const extraChecks: { name: string; passed: boolean; detail: string }[] = [];
 
   const concertFor = async (dates: number, maxActive: number, activeTtlSeconds: number, title: string) => {
     if (options.concert) {
@@ -201,6 +206,39 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
           waitEstimate: result.waitEstimate,
         };
       }
+      if (scenario === 'no-show') {
+        const o = options.noShow;
+        const crowd = await env.phase('no-show: sign in', { setup: true }, () => noShowCrowd(env, o));
+        const runs: NonNullable<BenchReport['noShow']>['runs'] = [];
+        // before: the window as long as the active time (it frees nobody before the lapse); after: a short one
+        for (const [name, arrivalSeconds] of [
+          ['before', o.activeSeconds],
+          ['after', o.arrivalSeconds],
+        ] as const) {
+          const made = await deps.db.createConcert({
+            dates: 1,
+            maxActive: o.maxActive,
+            activeTtlSeconds: o.activeSeconds,
+            arrivalSeconds,
+            price: options.price,
+            title: `bench: no-show ${name}`,
+          });
+          concerts.push(made.concertId);
+          created.push(made.concertId);
+          const sampler = await sample(made.concertId);
+          const played = await runNoShow(env, name, made.concertId, arrivalSeconds, crowd.value, o);
+          await sampler.stop();
+          phases.push(played.phase);
+          runs.push(played.run);
+          const r = played.run;
+          extraChecks.push({
+            name: `no-show ${name}: every real user admitted, none freed as a no-show`,
+            passed: r.realAdmitted === r.realUsers && r.realFreedAsNoShow === 0,
+            detail: `${r.realAdmitted} of ${r.realUsers} real users admitted, ${r.realFreedAsNoShow} freed as NO_SHOW`,
+          });
+        }
+        noShow = { ...o, noShows: crowd.value.filter((m) => m.noShow).length, runs };
+      }
     }
 
     if (options.healthzSeconds > 0) phases.push(await runHealthz(env, options.healthzSeconds, 'healthz after'));
@@ -247,7 +285,8 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   });
 
   const activeMax = samplers.map((s) => ({ concertId: s.concertId, max: s.max, maxActive: s.maxActive, samples: s.samples }));
-  const invariants = await checkInvariants(deps.db, concerts, { paid, activeSamples: activeMax });
+  const checked = await checkInvariants(deps.db, concerts, { paid, activeSamples: activeMax });
+  const invariants = { passed: checked.passed && extraChecks.every((c) => c.passed), checks: [...checked.checks, ...extraChecks] };
   // the bench's own concerts: end their lines, so the admitter stops working for them, then remove them
   for (const concertId of created) await deps.db.retire(concertId);
   if (!options.keep && created.length > 0) {
@@ -273,6 +312,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     phases: figures,
     flow,
     poll: pollLevels.length > 0 ? poll : null,
+    noShow,
     activeMax,
     invariants,
     notes,

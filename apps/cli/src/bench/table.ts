@@ -105,6 +105,29 @@ export function formatReport(report: BenchReport): string {
       }`,
     );
   }
+  if (report.noShow) {
+    const n = report.noShow;
+    const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
+    out.push(
+      '',
+      `no-show: ${n.users} users, ${n.noShows} never come back (${(n.share * 100).toFixed(0)}%); max-active ${n.maxActive}, active time ${n.activeSeconds} s, real users shop ${n.shopMs} ms`,
+      formatTable(
+        ['run', 'arrival window', 'no-show slot-s', 'freed NO_SHOW', 'lapsed', 'real wait p50', 'p95', 'max', 'real admitted', 'total'],
+        n.runs.map((r) => [
+          r.name,
+          `${r.arrivalSeconds} s`,
+          r.wastedSlotSeconds.toFixed(1),
+          `${r.freedAsNoShow}/${r.noShows}`,
+          String(r.lapsed),
+          r.realWaitMs ? seconds(r.realWaitMs.p50) : '-',
+          r.realWaitMs ? seconds(r.realWaitMs.p95) : '-',
+          r.realWaitMs ? seconds(r.realWaitMs.max) : '-',
+          `${r.realAdmitted}/${r.realUsers}`,
+          `${r.totalSeconds.toFixed(1)} s`,
+        ]),
+      ),
+    );
+  }
   for (const sample of report.activeMax)
     out.push(`ACTIVE tokens of concert ${sample.concertId}: max ${sample.max} of ${sample.maxActive} (${sample.samples} samples)`);
   out.push('', `invariant check: ${report.invariants.passed ? 'PASSED' : 'FAILED'}`);

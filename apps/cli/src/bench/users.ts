@@ -12,12 +12,13 @@ export type BenchUser = { userId: string; client: BenchClient; status: TicketSta
 /** How long a simulated user's identity token lasts: longer than any bench run. */
 const IDENTITY_TTL_SECONDS = 86_400;
 
-type SignedIn = { userId: string; identity: string };
+export type SignedIn = { userId: string; identity: string };
 
 /** Identity tokens minted ahead of a timed phase (`signInAhead`), so minting does not load the shared cores. */
 const mintedAhead = new WeakMap<BenchEnv, SignedIn[]>();
 
-async function mintUser(env: BenchEnv): Promise<SignedIn> {
+/** A new made-up user, signed in with a development identity token. */
+export async function mintUser(env: BenchEnv): Promise<SignedIn> {
   const subject = `bench-${randomUUID()}`;
   const identity = await mintDevIdentityToken(env.authSecret, { subject, ttlSeconds: IDENTITY_TTL_SECONDS });
   return { userId: userIdOf(DEV_ISSUER, subject), identity };

@@ -1,14 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { MikroORM } from '@frontrow/db';
-import { CLIENT_KINDS, type ClientKind, SCENARIOS, type Scenario } from '../bench/choices.ts';
+import { ALL_SCENARIOS, CLIENT_KINDS, type ClientKind, SCENARIOS, type Scenario } from '../bench/choices.ts';
 import type { BenchOptions } from '../bench/run.ts';
 import type { RuntimeFactory } from '../runtime.ts';
 import { integer } from './concert.ts';
 
 type Flags = {
   url: string;
-  users: number;
+  users?: number;
   concurrency: number;
   concert?: string;
   scenario: Scenario | 'all';
@@ -21,6 +21,11 @@ type Flags = {
   expiryWait: number;
   maxActive?: number;
   dates?: number;
+  /** `--no-show <share>`: commander names a `--no-` option's value after the rest of its name. */
+  show: number;
+  arrival: number;
+  activeTtl: number;
+  shop: number;
   price: number;
   databaseUrl?: string;
   /** true: the report as JSON on stdout; a file name: the tables on stdout and the JSON in that file. */
@@ -42,7 +47,11 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
         .choices([...CLIENT_KINDS])
         .default('typed'),
     )
-    .option('--users <n>', 'users of the flow; payments of the pay scenario', positive, 2000)
+    .option(
+      '--users <n>',
+      'users of the flow (default 2000) and of the no-show scenario (default 60); payments of the pay scenario (2000)',
+      positive,
+    )
     .option('--concurrency <n>', 'clients calling at once', positive, 64)
     .option('--duration <seconds>', 'length of each fixed-time scenario (enter, poll, hold-storm)', positive, 10)
     .option('--waiting <n,...>', 'line depths for the poll scenario, one run each', positives, [1000])
@@ -51,8 +60,21 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
     .option('--poll-interval <ms>', 'pause between two queue.status polls of one waiting user in the flow', integer, 200)
     .option('--lapse <n>', 'flow users who hold seats and walk away, to measure hold-expiry lag', integer, 8)
     .option('--expiry-wait <seconds>', 'how long to wait for walked-away holds to be freed', positive, 60)
-    .option('--max-active <n>', "the flow concert's maxActive (default: half of --concurrency)", positive)
+    .option(
+      '--max-active <n>',
+      "the flow concert's maxActive (default: half of --concurrency); the no-show concerts' (default 10)",
+      positive,
+    )
     .option('--dates <n>', "the flow concert's performances, 50 seats each (default: one per 100 users)", positive)
+    .option('--no-show <share>', 'no-show scenario: share of the users who never come back after entering (0 to <1)', share, 0.3)
+    .option(
+      '--arrival <seconds>',
+      'no-show scenario: the "after" run\'s arrival window ("before" has one as long as --active-ttl)',
+      positive,
+      5,
+    )
+    .option('--active-ttl <seconds>', "no-show scenario: the concerts' active time", positive, 20)
+    .option('--shop <ms>', 'no-show scenario: how long a real user stays ACTIVE before queue.leave', integer, 1000)
     .option('--price <won>', 'seat price of the concerts the bench creates', positive, 50_000)
     .option('--database-url <url>', 'the database the API runs on (default: DATABASE_URL, else the embedded one)')
     .option('--json [file]', 'print the figures as JSON instead of tables; with a file name, print the tables and write the JSON there')
@@ -79,9 +101,9 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
           .split(',')
           .map((url) => url.trim().replace(/\/+$/, ''))
           .filter((url) => url.length > 0),
-        scenarios: flags.scenario === 'all' ? [...SCENARIOS] : [flags.scenario],
+        scenarios: flags.scenario === 'all' ? [...ALL_SCENARIOS] : [flags.scenario],
         client: flags.client,
-        users: flags.users,
+        users: flags.users ?? 2000,
         concurrency: flags.concurrency,
         concert: flags.concert,
         duration: flags.duration,
@@ -92,9 +114,25 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
         expiryWaitSeconds: flags.expiryWait,
         maxActive: flags.maxActive,
         dates: flags.dates,
+        noShow: {
+          share: flags.show,
+          users: flags.users ?? 60,
+          maxActive: flags.maxActive ?? 10,
+          activeSeconds: flags.activeTtl,
+          arrivalSeconds: flags.arrival,
+          shopMs: flags.shop,
+        },
         price: flags.price,
         keep: flags.keep ?? false,
       };
+      if (options.scenarios.includes('no-show')) {
+        if (flags.concert !== undefined) throw new InvalidArgumentError('--concert: the no-show scenario plays two concerts of its own');
+        if (flags.arrival >= flags.activeTtl)
+          throw new InvalidArgumentError(`--arrival ${flags.arrival} must be shorter than --active-ttl ${flags.activeTtl}`);
+        if (options.noShow.users < 2 || options.noShow.users > 5000)
+          throw new InvalidArgumentError('--users: the no-show scenario plays 2 to 5000 users (each real one polls on its own)');
+        if (flags.shop > 60_000) throw new InvalidArgumentError('--shop: at most 60000 ms');
+      }
       if (flags.concert !== undefined && !/^\d+$/.test(flags.concert))
         throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
       const transports = options.urls.map((url) => createTransport(url, options.concurrency + 8));
@@ -148,6 +186,13 @@ async function withDatabase<T>(databaseUrl: string, work: (orm: MikroORM) => Pro
 function positive(value: string): number {
   const n = integer(value);
   if (n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1)
+    throw new InvalidArgumentError('expected a share from 0 to below 1, e.g. 0.3');
   return n;
 }
 
