@@ -17,6 +17,8 @@ describe('configuration', () => {
       QUEUE_ACTIVE_TTL_SECONDS: 600,
       WATCH_MAX_STREAMS: 10_000,
       QUEUE_ARRIVAL_SECONDS: 60,
+      QUEUE_ENTER_BATCH_MS: 2,
+      QUEUE_ENTER_BATCH_MAX: 100,
     });
   });
 
@@ -38,6 +40,10 @@ describe('configuration', () => {
     ['QUEUE_ARRIVAL_SECONDS', '0'],
     ['QUEUE_ENTER_RATE_LIMIT', '-5'],
     ['WATCH_MAX_STREAMS', '0'],
+    ['QUEUE_ENTER_BATCH_MS', '-1'],
+    ['QUEUE_ENTER_BATCH_MS', '1001'],
+    ['QUEUE_ENTER_BATCH_MAX', '0'],
+    ['QUEUE_ENTER_BATCH_MAX', '1001'],
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['TOKEN_SECRET', 'short'],
     ['LOG_LEVEL', 'loud'],
