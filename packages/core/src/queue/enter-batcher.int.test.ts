@@ -162,8 +162,13 @@ describe('entries in groups (EnterBatcher)', () => {
     await enterVia(db.orm, undefined, concertId, uuid());
     await closeSales(testDeps(db.orm), { concertId });
     const batcher = new EnterBatcher(db.orm.em, { windowMs: 50, maxGroup: 100 });
-    const reasons = await Promise.all(Array.from({ length: 30 }, () => reasonOf(enterVia(db.orm, batcher, concertId, uuid()))));
+    let reasons: string[] = [];
+    const roundTrips = await checkouts(db.orm, async () => {
+      reasons = await Promise.all(Array.from({ length: 30 }, () => reasonOf(enterVia(db.orm, batcher, concertId, uuid()))));
+    });
     expect(reasons).toEqual(Array.from({ length: 30 }, () => 'SALES_CLOSED'));
+    // the group's round trip, and one read of the concert for the reason, whatever the group's size
+    expect(roundTrips).toBe(2);
     const [row] = await db.orm.em
       .fork()
       .execute<{ n: string }[]>(`select count(*) as n from queue_token where concert_id = ?`, [concertId]);
