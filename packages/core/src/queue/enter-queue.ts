@@ -111,7 +111,7 @@ export const entryKey = (entry: Entry) => `${entry.concertId}:${entry.userId}`;
  * wait for each other in a circle. The last statement takes its snapshot after every lock was granted,
  * so it sees a parallel entry of the same user (another group, another process) that committed meanwhile.
  * Tickets are drawn in the group's order of arrival, only for users with no live token, of a concert
- * that exists and takes entries. Entries of a concert that does not exist are `not-found` (no lock taken,
+ * that exists and takes entries. Entries of a concert that does not exist are `not-found` (its lock not taken,
  * no ticket drawn); those refused at the gate are `refused`, with the reason read after the script (its
  * first statement's figures may predate a close or sell-out it waited for). One outcome per distinct entry.
  */
