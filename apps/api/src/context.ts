@@ -4,6 +4,7 @@ import type {
   Clock,
   DevSignIn,
   DomainSettings,
+  EnterBatcher,
   IdentityVerifier,
   JobScheduler,
   TokenSigner,
@@ -29,6 +30,8 @@ export type InnerContext = {
   admissions?: AdmissionMemory;
   /** The open `queue.watch` streams: one per token, at most WATCH_MAX_STREAMS. */
   watches?: WatchRegistry;
+  /** Gathers this process's concurrent `queue.enter` calls into groups of one round trip each; without it, each entry alone. */
+  entries?: EnterBatcher;
 };
 
 export type Context = InnerContext & {

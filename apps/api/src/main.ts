@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace';
 import {
   AdmissionMemory,
   WatchRegistry,
+  EnterBatcher,
   createIdentityVerifier,
   createTokenSigner,
   devSignInFor,
@@ -52,6 +53,7 @@ try {
       devSignIn: devSignInFor(auth),
       admissions,
       watches: new WatchRegistry(config.WATCH_MAX_STREAMS),
+      entries: new EnterBatcher(orm.em, { windowMs: config.QUEUE_ENTER_BATCH_MS, maxGroup: config.QUEUE_ENTER_BATCH_MAX }),
     },
     webRoot: config.WEB_ROOT ?? DEFAULT_WEB_ROOT,
     logger: { level: config.LOG_LEVEL },

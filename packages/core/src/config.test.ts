@@ -18,6 +18,8 @@ describe('configuration', () => {
       WATCH_MAX_STREAMS: 10_000,
       QUEUE_ARRIVAL_SECONDS: 60,
       QUEUE_TOKEN_RETENTION_SECONDS: 86_400,
+      QUEUE_ENTER_BATCH_MS: 2,
+      QUEUE_ENTER_BATCH_MAX: 100,
     });
   });
 
@@ -42,6 +44,10 @@ describe('configuration', () => {
     // shorter than an hour would cut payment replays (and the admission-rate window) short
     ['QUEUE_TOKEN_RETENTION_SECONDS', '3599'],
     ['QUEUE_TOKEN_RETENTION_SECONDS', '31536001'],
+    ['QUEUE_ENTER_BATCH_MS', '-1'],
+    ['QUEUE_ENTER_BATCH_MS', '1001'],
+    ['QUEUE_ENTER_BATCH_MAX', '0'],
+    ['QUEUE_ENTER_BATCH_MAX', '1001'],
     ['DATABASE_URL', 'mysql://localhost/x'],
     ['TOKEN_SECRET', 'short'],
     ['LOG_LEVEL', 'loud'],

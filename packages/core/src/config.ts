@@ -13,6 +13,10 @@ export const configSchema = z
     /** How long a finished queue token is kept (docs/OPERATIONS.md#configuration): past it, a payment replay is TOKEN_INVALID. */
     QUEUE_TOKEN_RETENTION_SECONDS: z.coerce.number().int().min(3600).max(31_536_000).default(86_400),
     QUEUE_ENTER_RATE_LIMIT: z.coerce.number().int().min(0).default(60),
+    /** How long an API process gathers concurrent `queue.enter` calls into one group (ms); 0: one turn of the event loop. */
+    QUEUE_ENTER_BATCH_MS: z.coerce.number().int().min(0).max(1000).default(2),
+    /** The most entries an API process writes in one group (1: every entry alone). */
+    QUEUE_ENTER_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(100),
     TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(100).default(10),
     /** Proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated; unset: none. */
     TRUST_PROXY: z

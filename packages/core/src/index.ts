@@ -14,6 +14,7 @@ export * from './queue/ticket.ts';
 export * from './queue/admission.ts';
 export * from './queue/concert-id.ts';
 export * from './queue/enter-queue.ts';
+export * from './queue/enter-batcher.ts';
 export * from './queue/leave-queue.ts';
 export * from './queue/admit-queue.ts';
 export * from './queue/concerts-to-admit.ts';
