@@ -21,6 +21,9 @@ import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
 import { buildServer } from './server.ts';
 import { DEFAULT_WEB_ROOT } from './web.ts';
 
+/** Connections waiting to be accepted (OPERATIONS.md, Sizing): the kernel caps it at net.core.somaxconn. */
+const LISTEN_BACKLOG = 8192;
+
 try {
   const config = parseConfig(process.env);
   if (!config.DATABASE_URL) {
@@ -80,7 +83,9 @@ try {
     app.log.info('stopped');
   });
 
-  await app.listen({ host: config.HOST, port: config.PORT });
+  // a connect storm (thousands of queue.watch streams reconnecting at once) overflows Node's default
+  // backlog of 511 and the kernel resets the rest: ask for more (the kernel caps it at net.core.somaxconn)
+  await app.listen({ host: config.HOST, port: config.PORT, backlog: LISTEN_BACKLOG });
 } catch (error) {
   // a configuration or connection problem: one clear line, no stack
   console.error(`frontrow api: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,7 +1,8 @@
 /**
  * Many open `queue.watch` streams against one API process (issue 13's stream target): the API's RSS and
  * the database's transactions per second with none, then with N streams open while the line moves, then
- * after they closed. Not part of `frontrow bench` (it needs the API's pid and TOKEN_SECRET):
+ * after they closed, and `queue.status` latency (`--status-clients` keep-alive clients polling WAITING
+ * tokens back to back) in each of those. Not part of `frontrow bench` (it needs the API's pid and TOKEN_SECRET):
  *
  *   DATABASE_URL=… TOKEN_SECRET=… node apps/cli/src/bench/streams-probe.ts --url http://127.0.0.1:38517 \
  *     --pid <api pid> --streams 10000 [--seconds 10]
@@ -22,12 +23,14 @@ const { values } = parseArgs({
     pid: { type: 'string' },
     streams: { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '10' },
+    'status-clients': { type: 'string', default: '16' },
   },
 });
 const url = new URL(values.url ?? 'http://127.0.0.1:3000');
 const pid = Number(values.pid);
 const count = Number(values.streams);
 const seconds = Number(values.seconds);
+const statusClients = Number(values['status-clients']);
 const databaseUrl = process.env.DATABASE_URL;
 const secret = process.env.TOKEN_SECRET;
 if (!databaseUrl || !secret || !pid) throw new Error('DATABASE_URL, TOKEN_SECRET and --pid are required');
@@ -70,13 +73,53 @@ const rows = await sql<{ id: string; user_id: string; ticket: string }>(
   `insert into queue_token (concert_id, user_id, ticket, status)
    select ?, gen_random_uuid(), nextval(?::regclass), 'WAITING' from generate_series(1, ?)
    returning id, user_id, ticket`,
-  [concertId, ticketSequenceName(concertId), count],
+  [concertId, ticketSequenceName(concertId), count + statusClients],
 );
-const tokens = await Promise.all(
+const signed = await Promise.all(
   rows.map((row) => signer.sign({ tokenId: String(row.id), userId: row.user_id, concertId, ticket: Number(row.ticket) })),
 );
 
-console.log(`load ${load()}; concert ${concertId}, ${count} waiting tokens`);
+// the last `statusClients` tokens poll queue.status (behind every streaming token: WAITING throughout)
+const tokens = signed.slice(0, count);
+const pollers = signed.slice(count);
+
+/** `queue.status` by `statusClients` keep-alive clients back to back for `seconds`: req/s and p99. */
+async function statusLatency(): Promise<string> {
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: statusClients });
+  const times: number[] = [];
+  let errors = 0;
+  const until = Date.now() + seconds * 1000;
+  const call = (token: string) =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      const req = http.get(
+        { host: url.hostname, port: url.port, path: '/trpc/queue.status', agent: keepAlive, headers: { 'x-queue-token': token } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) times.push(performance.now() - started);
+            else errors++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+    });
+  await Promise.all(
+    pollers.map(async (token) => {
+      while (Date.now() < until) await call(token);
+    }),
+  );
+  keepAlive.destroy();
+  times.sort((a, b) => a - b);
+  const p = (q: number) => (times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0).toFixed(1);
+  return `queue.status ${Math.round(times.length / seconds)} req/s, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms${errors ? `, ${errors} errors` : ''}`;
+}
+
+console.log(`load ${load()}; concert ${concertId}, ${count} waiting tokens (+${statusClients} polling)`);
 /** The line moves by 10 places a second for `seconds` (a worker admits them). */
 const moveLine = async () => {
   for (let s = 0; s < seconds; s++) {
@@ -85,6 +128,7 @@ const moveLine = async () => {
   }
 };
 console.log(`no stream, line still: RSS ${rssMb()} MB, ${await rate()}`);
+console.log(`no stream, line still: ${await statusLatency()}`);
 console.log(`no stream, line moving 10/s: RSS ${rssMb()} MB, ${await rate(moveLine)}`);
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
@@ -93,6 +137,7 @@ let refused = 0;
 let open = 0;
 let failed = 0;
 const requests: http.ClientRequest[] = [];
+const connectStarted = Date.now();
 for (const token of tokens) {
   const req = http.get(
     {
@@ -122,15 +167,20 @@ for (let waited = 0; open + failed < count; waited++) {
   if (waited % 50 === 0) console.log(`  ${open} open, ${failed} failed, RSS ${rssMb()} MB`);
   await sleep(100);
 }
+const connectedIn = ((Date.now() - connectStarted) / 1000).toFixed(1);
 await sleep(2000);
-console.log(`${open} streams open (${refused} refused, ${failed} failed), ${events} events: RSS ${rssMb()} MB`);
+console.log(
+  `${open} streams open (${refused} refused, ${failed} failed; all answered in ${connectedIn} s), ${events} events: RSS ${rssMb()} MB`,
+);
 const quietRate = await rate();
 console.log(`open, line still: RSS ${rssMb()} MB, ${quietRate}`);
+console.log(`open, line still: ${await statusLatency()}, RSS ${rssMb()} MB`);
 const eventsBefore = events;
 const movingRate = await rate(moveLine);
 console.log(`open, line moving 10/s: RSS ${rssMb()} MB, ${movingRate}, ${Math.round((events - eventsBefore) / seconds)} events/s received`);
 for (const req of requests) req.destroy();
 await sleep(5000);
 console.log(`closed: RSS ${rssMb()} MB (5 s after), load ${load()}`);
+console.log(`closed: ${await statusLatency()}, RSS ${rssMb()} MB`);
 await sql(`update queue_token set status = 'CANCELLED' where concert_id = ? and status in ('WAITING', 'ACTIVE')`, [concertId]);
 await orm.close(true);
