@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,11 @@ export async function buildWebApp(): Promise<string> {
     build: { outDir, emptyOutDir: true },
   });
   return outDir;
+}
+
+/** Removes the screenshots of a run that was not asked to keep them (`UPDATE_SCREENSHOTS=1` keeps docs/'s). */
+export async function removeTemporaryScreenshots(): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') await rm(SCREENSHOTS, { recursive: true, force: true });
 }
 
 /** A phone's width: what the screenshots show, and what the layout must fit. */

@@ -26,7 +26,7 @@ import {
 } from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { PHONE, buildWebApp, launchBrowser, screenshot } from './browser.ts';
+import { PHONE, buildWebApp, launchBrowser, removeTemporaryScreenshots, screenshot } from './browser.ts';
 
 const AUTH_SECRET = 'web-browser-test-auth-secret-of-32-characters';
 const QUEUE_SECRET = 'web-browser-test-queue-secret-of-32-characters';
@@ -89,6 +89,7 @@ afterAll(async () => {
   for (const app of servers) await app.close();
   await db?.drop();
   if (webRoot) await rm(webRoot, { recursive: true, force: true });
+  await removeTemporaryScreenshots();
 });
 
 async function concert(title: string, maxActive: number, salesOpenAt?: string): Promise<string> {
