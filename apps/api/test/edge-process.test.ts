@@ -8,7 +8,6 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
-import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import { signIn } from '../src/testing.ts';
 import { buildServer } from '../src/server.ts';
@@ -19,8 +18,8 @@ import {
   TEST_TOKEN_SECRET,
   apiMain,
   spawnNode,
+  startApiProcess,
   stopSpawned,
-  waitForReady,
   workerMain,
 } from './processes.ts';
 
@@ -36,21 +35,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function startApi(env: Record<string, string> = {}): Promise<{ base: string; port: number; server: Spawned }> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = spawnNode(apiMain, {
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    TOKEN_SECRET: TEST_TOKEN_SECRET,
-    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
-    DB_POOL_SIZE: '2',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
-  await waitForReady(base, server);
-  return { base, port, server };
+function startApi(env: Record<string, string> = {}) {
+  return startApiProcess(db.url, env);
 }
 
 /**

@@ -7,19 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
-import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import {
-  type Spawned,
-  TEST_AUTH_SECRET,
-  TEST_TOKEN_SECRET,
-  apiMain,
-  get,
-  spawnNode,
-  stopSpawned,
-  waitFor,
-  waitForReady,
-} from './processes.ts';
+import { get, startApiProcess, stopSpawned, waitFor } from './processes.ts';
 
 let db: TestDatabase;
 /** Lets go of the table lock the test holds, if it still holds one. */
@@ -37,21 +26,8 @@ afterAll(async () => {
 });
 
 /** An API process of its own on a free port, ready (and stopped by afterAll if a test fails). */
-async function startApi(env: Record<string, string> = {}): Promise<{ base: string; server: Spawned }> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const started = spawnNode(apiMain, {
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    TOKEN_SECRET: TEST_TOKEN_SECRET,
-    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
-    DB_POOL_SIZE: '2',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
-  await waitForReady(base, started);
-  return { base, server: started };
+function startApi(env: Record<string, string> = {}) {
+  return startApiProcess(db.url, env);
 }
 
 describe('graceful shutdown of an API process', () => {

@@ -8,9 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '@frontrow/db';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
-import { TEST_AUTH_SECRET, TEST_TOKEN_SECRET, apiMain, spawnNode, stopSpawned, waitForReady } from './processes.ts';
+import { startApiProcess, stopSpawned } from './processes.ts';
 
 let db: TestDatabase;
 
@@ -24,18 +23,7 @@ afterAll(async () => {
 
 describe('the API process listening', () => {
   it('asks for a listen backlog above Node default 511 (up to the kernel cap)', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const server = spawnNode(apiMain, {
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TOKEN_SECRET: TEST_TOKEN_SECRET,
-      AUTH_DEV_SECRET: TEST_AUTH_SECRET,
-      DB_POOL_SIZE: '2',
-      LOG_LEVEL: 'warn',
-    });
-    await waitForReady(base, server);
+    const { port } = await startApiProcess(db.url, { LOG_LEVEL: 'warn' });
     const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
     // `State Recv-Q Send-Q Local Peer`: Send-Q of a listening socket is its backlog
     const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim();

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { freePort } from '@frontrow/db';
+import { TEST_AUTH_SECRET } from '../src/testing.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const apiMain = join(repoRoot, 'apps/api/src/main.ts');
@@ -133,4 +135,25 @@ export async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   await chmod(dir, 0o755);
   return dir;
+}
+
+/** An API process of its own on a free port of 127.0.0.1, ready (and stopped by `stopSpawned` if a test fails). */
+export async function startApiProcess(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ base: string; port: number; server: Spawned }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = spawnNode(apiMain, {
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TOKEN_SECRET: TEST_TOKEN_SECRET,
+    AUTH_DEV_SECRET: TEST_AUTH_SECRET,
+    DB_POOL_SIZE: '2',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  await waitForReady(base, server);
+  return { base, port, server };
 }
