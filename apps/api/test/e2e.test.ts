@@ -91,13 +91,19 @@ async function retryBusy<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Polls queue.status until ACTIVE, less often the further back in line; false if the token ended first. */
-async function waitForAdmission(client: FrontRowClient): Promise<boolean> {
+/**
+ * Polls queue.status until ACTIVE, less often the further back in line: 'admitted', 'ended' if the token
+ * ended first, 'sold out' if the line says nobody will be admitted (the user leaves it, as a person would).
+ */
+async function waitForAdmission(client: FrontRowClient): Promise<'admitted' | 'ended' | 'sold out'> {
   for (;;) {
     const ticket = await retryBusy(() => client.queue.status.query());
-    if (ticket.status === 'ACTIVE') return true;
-    if (ticket.status !== 'WAITING') return false;
-    if (ticket.soldOut) return false; // nobody is admitted to a sold-out concert: go back to the door
+    if (ticket.status === 'ACTIVE') return 'admitted';
+    if (ticket.status !== 'WAITING') return 'ended';
+    if (ticket.soldOut) {
+      await retryBusy(() => client.queue.leave.mutate());
+      return 'sold out';
+    }
     await pause(Math.min(1_000, 100 + (ticket.position ?? 1) * 10) * (0.5 + Math.random()));
   }
 }
@@ -153,7 +159,9 @@ async function user(i: number, onBought: () => void): Promise<Outcome> {
     });
     if (ticket === null) return 'sold out';
     client.setQueueToken(ticket.token);
-    if (!(await waitForAdmission(client))) continue;
+    const admission = await waitForAdmission(client);
+    if (admission === 'sold out') return 'sold out';
+    if (admission === 'ended') continue;
     const outcome = await shop(client, i);
     if (outcome === 'lapsed') continue; // enter again, at the back of the line
     if (outcome === 'bought') onBought();
