@@ -9,7 +9,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { fastifyRequestHandler, fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type DatabaseState, type ErrorReason, databaseState, isDatabaseUnavailable } from '@frontrow/core';
 import { MIGRATE_COMMAND, type MikroORM, countRoundTrips, pendingMigrations } from '@frontrow/db';
@@ -17,6 +17,7 @@ import { type InnerContext, createContextFactory } from './context.ts';
 import { BEARER, errorBody, httpStatusOf, reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
 import { type AppRouter, appRouter } from './router.ts';
+import { WAITING_STATUS_PATH, sendWaitingStatus, waitingStatusBody } from './waiting-status.ts';
 import { webApp } from './web.ts';
 
 declare module 'fastify' {
@@ -286,29 +287,34 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   if (deps.webRoot) await app.register(webApp, { root: deps.webRoot });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: TRPC_PREFIX,
-    trpcOptions: {
-      router: appRouter,
-      createContext: createContextFactory(deps.inner),
-      onError({ error, path, req }) {
-        const reason = reasonOf(error);
-        const status = getHTTPStatusCodeFromError(error);
-        if (path) {
-          const errors = callErrors.get(req) ?? new Map<string, Omit<CallOutcome, 'procedure'>>();
-          errors.set(path, { status, reason: reason ?? '' });
-          callErrors.set(req, errors);
-        }
-        // the database away: one line when that starts (and one when it ends), not one per call
-        if (reason === 'BUSY') {
-          const cause = databaseCause(error);
-          if (cause) database.failed(cause, path ?? 'trpc');
-        }
-        // a bug, not a client's mistake or a busy database: the one case worth an error line
-        if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  const trpcOptions = {
+    router: appRouter,
+    createContext: createContextFactory(deps.inner),
+    onError({ error, path, req }) {
+      const reason = reasonOf(error);
+      const status = getHTTPStatusCodeFromError(error);
+      if (path) {
+        const errors = callErrors.get(req) ?? new Map<string, Omit<CallOutcome, 'procedure'>>();
+        errors.set(path, { status, reason: reason ?? '' });
+        callErrors.set(req, errors);
+      }
+      // the database away: one line when that starts (and one when it ends), not one per call
+      if (reason === 'BUSY') {
+        const cause = databaseCause(error);
+        if (cause) database.failed(cause, path ?? 'trpc');
+      }
+      // a bug, not a client's mistake or a busy database: the one case worth an error line
+      if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    },
+  } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  // a WAITING token's poll without tRPC's machinery (waiting-status.ts); every other case is tRPC's
+  app.get(`${TRPC_PREFIX}/${WAITING_STATUS_PATH}`, async (req, reply) => {
+    const body = await waitingStatusBody(deps.inner, req);
+    if (body !== null) return sendWaitingStatus(reply, body);
+    await fastifyRequestHandler({ ...trpcOptions, req, res: reply, path: WAITING_STATUS_PATH });
+    return reply;
   });
+  await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
   return app;
 }
 
@@ -452,7 +458,10 @@ function loggerOptions(logger: ServerDeps['logger'], stdout: pino.DestinationStr
 
 /** The tRPC procedures a request calls: `/trpc/a.b,c.d?batch=1` → ['a.b', 'c.d']; [] for other routes. */
 function procedurePaths(req: FastifyRequest): string[] {
-  if (req.routeOptions.url !== `${TRPC_PREFIX}/:path`) return [];
+  const route = req.routeOptions.url;
+  // a procedure served on a route of its own (`/trpc/queue.status`)
+  if (route === `${TRPC_PREFIX}/${WAITING_STATUS_PATH}`) return [WAITING_STATUS_PATH];
+  if (route !== `${TRPC_PREFIX}/:path`) return [];
   const params = req.params as { path?: unknown };
   return typeof params.path === 'string' ? params.path.split(',') : [];
 }
