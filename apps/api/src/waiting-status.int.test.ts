@@ -85,7 +85,12 @@ describe('queue.status of a WAITING token before tRPC', () => {
 
   it('a POST is refused as tRPC refuses it', async () => {
     const post = (app: FastifyInstance) =>
-      app.inject({ method: 'POST', url: '/trpc/queue.status', headers: { 'x-queue-token': waiting, 'content-type': 'application/json' }, payload: '{}' });
+      app.inject({
+        method: 'POST',
+        url: '/trpc/queue.status',
+        headers: { 'x-queue-token': waiting, 'content-type': 'application/json' },
+        payload: '{}',
+      });
     const [a, b] = [await post(fast), await post(plain)];
     expect(a.statusCode).toBe(405);
     expect([a.statusCode, a.body]).toEqual([b.statusCode, b.body]);
