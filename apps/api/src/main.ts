@@ -17,7 +17,7 @@ import {
   systemClock,
 } from '@frontrow/core';
 import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
-import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { buildServer } from './server.ts';
 import { DEFAULT_WEB_ROOT } from './web.ts';
 

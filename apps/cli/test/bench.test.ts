@@ -14,7 +14,7 @@ import { buildServer } from '@frontrow/api';
 import { createIdentityVerifier, createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
 import { Concert } from '@frontrow/db';
-import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/db/boss';
+import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { allJobs, buildWorker, type Worker } from '@frontrow/worker';
 import type { BenchReport } from '../src/bench/report.ts';

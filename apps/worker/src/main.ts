@@ -6,7 +6,7 @@ import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
 import { databaseState, domainSettings, parseConfig, systemClock } from '@frontrow/core';
 import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
-import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { allJobs } from './jobs/index.ts';
 import { type WorkerLog, buildWorker } from './worker.ts';
 

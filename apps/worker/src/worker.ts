@@ -1,4 +1,4 @@
-import type { PgBoss } from '@frontrow/db/boss';
+import type { PgBoss } from '@frontrow/jobs';
 import type { Clock, DomainSettings, JobScheduler } from '@frontrow/core';
 import type { MikroORM } from '@frontrow/db';
 

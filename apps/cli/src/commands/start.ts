@@ -88,7 +88,7 @@ async function start(config: Config, report: StartReport): Promise<void> {
     import('@frontrow/api'),
     import('@frontrow/core'),
     import('@frontrow/db'),
-    import('@frontrow/db/boss'),
+    import('@frontrow/jobs'),
     import('@frontrow/worker'),
   ]);
   const stack: (() => Promise<void>)[] = [];

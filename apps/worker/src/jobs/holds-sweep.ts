@@ -1,5 +1,5 @@
 import { sweepHolds } from '@frontrow/core';
-import { JOB } from '@frontrow/db/boss';
+import { JOB } from '@frontrow/jobs';
 import { every, type JobModule } from '../worker.ts';
 
 const BATCH = 100;

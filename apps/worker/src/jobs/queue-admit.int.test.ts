@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type QueueTicket, createConcert, createTokenSigner, enterQueue, leaveQueue, readTicketState, systemClock } from '@frontrow/core';
 import { testDeps, testSettings } from '@frontrow/core/testing';
 import { type MikroORM, openOrm } from '@frontrow/db';
-import { JOB, type PgBoss, bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { JOB, type PgBoss, bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { buildWorker, type Worker } from '../worker.ts';
 import { queueAdmitJob } from './queue-admit.ts';

@@ -1,5 +1,5 @@
 import { admitQueue, concertsToAdmit } from '@frontrow/core';
-import { JOB, type QueueAdmitJob } from '@frontrow/db/boss';
+import { JOB, type QueueAdmitJob, queueAdmitPayload } from '@frontrow/jobs';
 import { every, type JobModule } from '../worker.ts';
 
 /**
@@ -18,7 +18,7 @@ export const queueAdmitJob: JobModule = async (deps) => {
     async (jobs) => {
       // one batch may carry several concerts; each round is its own transaction
       for (const job of jobs) {
-        const round = await admitQueue(core, { concertId: job.data.concertId });
+        const round = await admitQueue(core, queueAdmitPayload.parse(job.data));
         if (round?.opening) {
           // the audit of the fair opening: the seed (the order is recomputable from it) and every place drawn
           deps.log.info(

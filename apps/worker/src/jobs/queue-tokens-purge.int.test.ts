@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createConcert, manualClock } from '@frontrow/core';
 import { testDeps, testSettings } from '@frontrow/core/testing';
 import { openOrm } from '@frontrow/db';
-import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { buildWorker } from '../worker.ts';
 import { queueTokensPurgeJob } from './queue-tokens-purge.ts';

@@ -1,5 +1,5 @@
 import { purgeFinishedTokens } from '@frontrow/core';
-import { JOB } from '@frontrow/db/boss';
+import { JOB } from '@frontrow/jobs';
 import { every, type JobModule } from '../worker.ts';
 
 /** Tokens deleted by one statement: a short transaction, a few row locks at a time. */
