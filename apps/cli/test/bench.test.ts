@@ -53,7 +53,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${address.port}`;
   workerBoss = await startBoss({ databaseUrl: db.url, listen: true, poolSize: 3 });
   worker = buildWorker(
-    { orm: db.orm, boss: workerBoss, clock: systemClock, jobs: bossJobScheduler(workerBoss), settings, log: quiet, sweepEveryMs: 1_000 },
+    { em: db.orm.em, boss: workerBoss, clock: systemClock, jobs: bossJobScheduler(workerBoss), settings, log: quiet, sweepEveryMs: 1_000 },
     allJobs,
   );
   await worker.start();

@@ -7,6 +7,7 @@ export * from './deps.ts';
 export * from './dates.ts';
 export * from './concert/create-concert.ts';
 export * from './concert/list-concerts.ts';
+export * from './concert/demo-concert.ts';
 export * from './concert/seat-counts.ts';
 export * from './queue/token-signer.ts';
 export * from './queue/position.ts';

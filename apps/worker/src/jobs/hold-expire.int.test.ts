@@ -54,7 +54,7 @@ async function startWorker(modules: JobModule[], clock: Clock, sweepEveryMs?: nu
   const boss = await startBoss({ databaseUrl: db.url, poolSize: 3 });
   const worker = buildWorker(
     {
-      orm: db.orm,
+      em: db.orm.em,
       boss,
       clock,
       jobs: bossJobScheduler(boss),

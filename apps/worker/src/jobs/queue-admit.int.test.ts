@@ -34,7 +34,15 @@ async function startWorker(options: { admitEveryMs: number }): Promise<Worker> {
   const orm = await openOrm({ databaseUrl: db.url, poolSize: 3 });
   const boss = await startBoss({ databaseUrl: db.url, poolSize: 3, listen: true });
   const worker = buildWorker(
-    { orm, boss, clock: systemClock, jobs: bossJobScheduler(boss), settings: testSettings, log: quiet, admitEveryMs: options.admitEveryMs },
+    {
+      em: orm.em,
+      boss,
+      clock: systemClock,
+      jobs: bossJobScheduler(boss),
+      settings: testSettings,
+      log: quiet,
+      admitEveryMs: options.admitEveryMs,
+    },
     [queueAdmitJob],
   );
   await worker.start();
