@@ -47,3 +47,5 @@ export * from './wallet/list-wallet-history.ts';
 export * from './payment/pay-reservation.ts';
 export * from './text.ts';
 export * from './database-state.ts';
+export * from './database.ts';
+export * from './wire.ts';
