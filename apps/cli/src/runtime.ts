@@ -1,5 +1,5 @@
 import type { Config } from '@frontrow/core';
-import type { MikroORM } from '@frontrow/db';
+import type { MikroORM } from '@frontrow/core';
 import type { Runtime as ProcessRuntime } from '@frontrow/runtime';
 
 /** What every command gets: the parsed configuration and a way to reach the database. */
