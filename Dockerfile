@@ -16,6 +16,8 @@ COPY apps/cli/package.json apps/cli/
 COPY apps/bench/package.json apps/bench/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
+COPY packages/jobs/package.json packages/jobs/
+COPY packages/runtime/package.json packages/runtime/
 COPY packages/api-client/package.json packages/api-client/
 COPY apps/web/package.json apps/web/
 # production dependencies only: the embedded PostgreSQL and the test helpers (testcontainers) are

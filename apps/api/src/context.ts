@@ -10,9 +10,9 @@ import type {
   TokenSigner,
   WatchRegistry,
 } from '@frontrow/core';
-import type { EntityManager } from '@frontrow/db';
+import type { EntityManager } from '@frontrow/core';
 
-/** What procedures run on: tests, the CLI and the worker build the same thing (docs/ARCHITECTURE.md#how-a-request-flows). */
+/** What procedures run on: the runtime's `deps` and `edge` (`openRuntime`), or `testInnerContext` in tests (docs/ARCHITECTURE.md#how-a-request-flows). */
 export type InnerContext = {
   em: EntityManager;
   clock: Clock;

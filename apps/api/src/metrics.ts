@@ -3,7 +3,7 @@
  * global one, so several servers in one process (tests, `pnpm start`) do not collide.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EntityManager } from '@frontrow/db';
+import type { EntityManager } from '@frontrow/core';
 
 /** What /metrics reads of pg-boss: its queue table, counted by the supervising workers' monitor. */
 export type JobQueueSource = {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type QueueTicket, admitQueue, createConcert, expireHold, manualClock, noJobs, pauseQueue, systemClock } from '@frontrow/core';
-import { type PgBoss, startBoss } from '@frontrow/db/boss';
+import { type PgBoss, startBoss } from '@frontrow/jobs';
 import { type TestDatabase, createTestDatabase } from '@frontrow/db/testing';
 import type { InnerContext } from './context.ts';
 import { type ServerDeps, buildServer } from './server.ts';

@@ -10,7 +10,7 @@ import {
   userIdOf,
 } from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
-import type { MikroORM } from '@frontrow/db';
+import type { MikroORM } from '@frontrow/core';
 import type { InnerContext } from './context.ts';
 
 export const TEST_TOKEN_SECRET = 'frontrow-test-token-secret-0123456789abcdef';

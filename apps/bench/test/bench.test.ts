@@ -14,7 +14,7 @@ import { buildServer } from '@frontrow/api';
 import { createIdentityVerifier, createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
 import { Concert } from '@frontrow/db';
-import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/db/boss';
+import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { allJobs, buildWorker, type Worker } from '@frontrow/worker';
 import type { BenchReport } from '../src/report.ts';
@@ -53,7 +53,7 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${address.port}`;
   workerBoss = await startBoss({ databaseUrl: db.url, listen: true, poolSize: 3 });
   worker = buildWorker(
-    { orm: db.orm, boss: workerBoss, clock: systemClock, jobs: bossJobScheduler(workerBoss), settings, log: quiet, sweepEveryMs: 1_000 },
+    { em: db.orm.em, boss: workerBoss, clock: systemClock, jobs: bossJobScheduler(workerBoss), settings, log: quiet, sweepEveryMs: 1_000 },
     allJobs,
   );
   await worker.start();

@@ -1,12 +1,17 @@
-import { join } from 'node:path';
 import type { Config } from '@frontrow/core';
-import type { MikroORM } from '@frontrow/db';
+import type { MikroORM } from '@frontrow/core';
+import type { Runtime as ProcessRuntime } from '@frontrow/runtime';
 
 /** What every command gets: the parsed configuration and a way to reach the database. */
 export type Runtime = {
   config: Config;
   out: (line: string) => void;
-  /** Opens the ORM on DATABASE_URL, or on the embedded server under DATA_DIR; closes it afterwards. */
+  /**
+   * Opens the process runtime of a one-off command (`openRuntime`, role `tool`: use cases' deps with no
+   * jobs, a pool of 4) on DATABASE_URL or the embedded server under DATA_DIR; closes it afterwards.
+   */
+  withRuntime: <T>(work: (runtime: ProcessRuntime) => Promise<T>, options?: { schema?: 'migrate' }) => Promise<T>;
+  /** `withRuntime` for work on the ORM itself (the bench's database checks). */
   withOrm: <T>(work: (orm: MikroORM) => Promise<T>) => Promise<T>;
 };
 
@@ -17,28 +22,15 @@ export async function createRuntime(
   env: Record<string, string | undefined>,
   out: (line: string) => void = (line) => console.log(line),
 ): Promise<Runtime> {
-  const [{ parseConfig }, { openOrm }] = await Promise.all([import('@frontrow/core'), import('@frontrow/db')]);
+  const [{ parseConfig }, { openRuntime }] = await Promise.all([import('@frontrow/core'), import('@frontrow/runtime')]);
   const config = parseConfig(env);
-  return {
-    config,
-    out,
-    async withOrm(work) {
-      // the embedded entry is a development install's only (a production install leaves it out)
-      const embedded = config.DATABASE_URL
-        ? null
-        : await (await import('@frontrow/db/embedded')).attachEmbeddedPostgres({ dataDir: join(config.DATA_DIR, 'pg') });
-      const databaseUrl = config.DATABASE_URL ?? embedded?.url;
-      if (!databaseUrl) throw new Error('no database');
-      try {
-        const orm = await openOrm({ databaseUrl, poolSize: 4 });
-        try {
-          return await work(orm);
-        } finally {
-          await orm.close(true);
-        }
-      } finally {
-        await embedded?.stop();
-      }
-    },
+  const withRuntime: Runtime['withRuntime'] = async (work, options = {}) => {
+    const runtime = await openRuntime(config, { role: 'tool', embedded: 'attach', poolSize: 4, ...options });
+    try {
+      return await work(runtime);
+    } finally {
+      await runtime.close();
+    }
   };
+  return { config, out, withRuntime, withOrm: (work) => withRuntime((runtime) => work(runtime.orm)) };
 }

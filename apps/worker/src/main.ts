@@ -4,9 +4,8 @@
  */
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { databaseState, domainSettings, parseConfig, systemClock } from '@frontrow/core';
-import { assertSchemaCurrent, databaseName, openOrm } from '@frontrow/db';
-import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { databaseState, parseConfig } from '@frontrow/core';
+import { openRuntime } from '@frontrow/runtime';
 import { allJobs } from './jobs/index.ts';
 import { type WorkerLog, buildWorker } from './worker.ts';
 
@@ -17,9 +16,11 @@ try {
   }
   // the same JSON lines as the API's logs (Fastify's pino)
   const logger = pino({ level: config.LOG_LEVEL });
-  const orm = await openOrm({ databaseUrl: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  // never migrates nor creates the schema
+  const runtime = await openRuntime(config, { role: 'worker', schema: 'assert' });
   // the database away is one line per change of state, not one stack per failed job, tick or pg-boss retry
-  const database = databaseState(logger, () => orm.em.getConnection().execute('select 1'));
+  const database = databaseState(logger, () => runtime.orm.em.getConnection().execute('select 1'));
+  runtime.onClose(async () => database.stop());
   const log: WorkerLog = {
     info: (obj, msg) => logger.info(obj, msg),
     error: (obj, msg) => {
@@ -27,34 +28,20 @@ try {
       if (err === undefined || !database.failed(err, msg ?? 'worker')) logger.error(obj, msg);
     },
   };
-  // never migrates nor creates: a missing database or a schema behind the code stops here, saying what to run
-  await assertSchemaCurrent(orm, databaseName(config.DATABASE_URL));
-  const boss = await startBoss({
-    databaseUrl: config.DATABASE_URL,
-    listen: true,
-    onError: (error) => log.error({ err: error }, 'pg-boss error'),
-  });
+  runtime.reportErrorsTo((error) => log.error({ err: error }, 'pg-boss error'));
+  if (!runtime.boss) throw new Error('the worker runtime has no pg-boss');
   const worker = buildWorker(
-    {
-      orm,
-      boss,
-      clock: systemClock,
-      jobs: bossJobScheduler(boss),
-      settings: domainSettings(config),
-      log,
-      tokenRetentionSeconds: config.QUEUE_TOKEN_RETENTION_SECONDS,
-    },
+    { ...runtime.deps, boss: runtime.boss, log, tokenRetentionSeconds: config.QUEUE_TOKEN_RETENTION_SECONDS },
     allJobs,
   );
+  runtime.onClose(() => worker.stop());
 
   closeWithGrace(
     { delay: 20_000, logger: { error: (message: unknown) => log.error({ message }, 'shutdown') } },
     async ({ signal, err }) => {
       if (err) log.error({ err }, 'stopping after an uncaught error');
       else log.info({ signal }, 'stopping: finishing running jobs');
-      await worker.stop();
-      database.stop();
-      await orm.close(true);
+      await runtime.close();
       log.info({}, 'stopped');
     },
   );

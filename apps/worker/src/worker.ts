@@ -1,18 +1,14 @@
-import type { PgBoss } from '@frontrow/db/boss';
-import type { Clock, DomainSettings, JobScheduler } from '@frontrow/core';
-import type { MikroORM } from '@frontrow/db';
+import type { Deps } from '@frontrow/core';
+import type { PgBoss } from '@frontrow/jobs';
 
 export type WorkerLog = {
   info: (obj: object, msg?: string) => void;
   error: (obj: object, msg?: string) => void;
 };
 
-export type WorkerDeps = {
-  orm: MikroORM;
+/** What use cases run on (the runtime's `deps`), and pg-boss to take jobs from. */
+export type WorkerDeps = Deps & {
   boss: PgBoss;
-  clock: Clock;
-  jobs: JobScheduler;
-  settings: DomainSettings;
   log: WorkerLog;
   /** Admission round of every concert with live tokens, in ms (docs/ARCHITECTURE.md#background-jobs: once a second). */
   admitEveryMs?: number;

@@ -13,7 +13,7 @@ export type DomainSettings = {
   walletMaxBalance: number;
 };
 
-/** What every use case runs on: the API, the worker, the CLI and tests build the same thing. */
+/** What every use case runs on: `openRuntime` builds it for the API, the worker and the CLI, `testDeps` for tests. */
 export type Deps = {
   em: EntityManager;
   clock: Clock;

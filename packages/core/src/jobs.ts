@@ -1,9 +1,9 @@
 import type { EntityManager } from '@frontrow/db';
 
 /**
- * What use cases ask of the background worker. Implemented over pg-boss by the apps; core does not
- * know pg-boss. `expireHoldAt` enqueues inside the caller's transaction (`em`), so the job exists
- * exactly when the hold does.
+ * What use cases ask of the background worker. Implemented over pg-boss by `@frontrow/jobs`
+ * (`bossJobScheduler`); core does not know pg-boss. `expireHoldAt` enqueues inside the caller's
+ * transaction (`em`), so the job exists exactly when the hold does.
  */
 export type JobScheduler = {
   expireHoldAt(em: EntityManager, reservationId: string, at: Date): Promise<void>;

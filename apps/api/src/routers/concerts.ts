@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { listAvailableDates, listAvailableDatesInput, listConcerts, listSeats, listSeatsInput } from '@frontrow/core';
-import { SEAT_STATUSES } from '@frontrow/db';
+import { listAvailableDates, listAvailableDatesInput, listConcerts, listSeats, listSeatsInput, SEAT_STATUSES } from '@frontrow/core';
 import { admittedProcedure, publicProcedure, router } from '../trpc.ts';
 
 const concertSummary = z.object({ id: z.string(), title: z.string(), venue: z.string(), dates: z.array(z.string()) });

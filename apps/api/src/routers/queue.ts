@@ -1,7 +1,15 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
-import { DomainError, QUEUE_TICKET_STATUSES, enterQueue, enterQueueInput, leaveQueue, toQueueTicket, watchTicket } from '@frontrow/core';
-import { QUEUE_EXPIRED_REASONS } from '@frontrow/db';
+import {
+  DomainError,
+  QUEUE_TICKET_STATUSES,
+  enterQueue,
+  enterQueueInput,
+  leaveQueue,
+  toQueueTicket,
+  watchTicket,
+  QUEUE_EXPIRED_REASONS,
+} from '@frontrow/core';
 import type { Context } from '../context.ts';
 import { ReasonedTRPCError } from '../errors.ts';
 import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';

@@ -7,8 +7,8 @@ import {
   listMyReservations,
   listMyReservationsInput,
   readHoldPrecheck,
+  RESERVATION_STATUSES,
 } from '@frontrow/core';
-import { RESERVATION_STATUSES } from '@frontrow/db';
 import { admittedProcedure, admittedProcedureReading, identifiedProcedure, router } from '../trpc.ts';
 
 const heldReservation = z.object({

@@ -1,6 +1,13 @@
 import { z } from 'zod';
-import { chargeWallet, chargeWalletInput, listWalletHistory, listWalletHistoryInput, readBalance, readBalanceInput } from '@frontrow/core';
-import { WALLET_TRANSACTION_TYPES } from '@frontrow/db';
+import {
+  chargeWallet,
+  chargeWalletInput,
+  listWalletHistory,
+  listWalletHistoryInput,
+  readBalance,
+  readBalanceInput,
+  WALLET_TRANSACTION_TYPES,
+} from '@frontrow/core';
 import { identifiedProcedure, router } from '../trpc.ts';
 
 const walletCharge = z.object({ userId: z.string(), balance: z.number(), transactionId: z.string() });

@@ -27,20 +27,17 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
         json?: boolean;
       }) => {
         const rt = await runtime();
-        const { createConcert, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
-        const created = await rt.withOrm((orm) =>
-          createConcert(
-            { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
-            {
-              title: options.title,
-              venue: options.venue,
-              dates: options.dates,
-              price: options.price,
-              maxActive: options.maxActive,
-              activeTtlSeconds: options.activeTtl,
-              salesOpenAt: options.opensAt,
-            },
-          ),
+        const { createConcert } = await import('@frontrow/core');
+        const created = await rt.withRuntime(({ deps }) =>
+          createConcert(deps, {
+            title: options.title,
+            venue: options.venue,
+            dates: options.dates,
+            price: options.price,
+            maxActive: options.maxActive,
+            activeTtlSeconds: options.activeTtl,
+            salesOpenAt: options.opensAt,
+          }),
         );
         if (options.json) rt.out(JSON.stringify(created));
         else rt.out(created.concertId);
@@ -54,8 +51,8 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
     .option('--json', 'machine-readable output')
     .action(async (options: { concert: string; json?: boolean }) => {
       const rt = await runtime();
-      const { closeSales, systemClock } = await import('@frontrow/core');
-      const closed = await rt.withOrm((orm) => closeSales({ em: orm.em, clock: systemClock }, { concertId: options.concert }));
+      const { closeSales } = await import('@frontrow/core');
+      const closed = await rt.withRuntime(({ deps }) => closeSales(deps, { concertId: options.concert }));
       if (options.json) rt.out(JSON.stringify(closed));
       else rt.out(`concert ${closed.concertId}: sales closed at ${closed.salesClosedAt}, ${closed.expired} waiting users ended`);
     });
@@ -67,7 +64,7 @@ export function registerConcertCommands(program: Command, runtime: RuntimeFactor
     .action(async (options: { json?: boolean }) => {
       const rt = await runtime();
       const { listConcerts } = await import('@frontrow/core');
-      const concerts = await rt.withOrm((orm) => listConcerts({ em: orm.em }));
+      const concerts = await rt.withRuntime(({ deps }) => listConcerts(deps));
       if (options.json) return rt.out(JSON.stringify(concerts));
       if (concerts.length === 0) return rt.out('no concerts');
       for (const c of concerts) rt.out(`${c.id}\t${c.title}\t${c.venue}\t${c.dates.join(',')}`);

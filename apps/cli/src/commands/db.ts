@@ -8,8 +8,7 @@ export function registerDbCommands(program: Command, runtime: RuntimeFactory): v
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }) => {
       const rt = await runtime();
-      const { migrate } = await import('@frontrow/db');
-      const result = await rt.withOrm((orm) => migrate(orm));
+      const result = await rt.withRuntime(async (runtime) => ({ applied: runtime.migrationsApplied }), { schema: 'migrate' });
       if (options.json) rt.out(JSON.stringify(result));
       else rt.out(result.applied.length ? `applied: ${result.applied.join(', ')}` : 'database is up to date');
     });

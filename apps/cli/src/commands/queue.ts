@@ -15,10 +15,10 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
     .option('--json', 'machine-readable output (with --watch, one JSON line per refresh)')
     .action(async (options: { concert: string; watch?: boolean; json?: boolean }) => {
       const rt = await runtime();
-      const { queueStats, systemClock } = await import('@frontrow/core');
-      await rt.withOrm(async (orm) => {
+      const { queueStats } = await import('@frontrow/core');
+      await rt.withRuntime(async ({ deps }) => {
         const show = async () => {
-          const stats = await queueStats({ em: orm.em, clock: systemClock }, { concertId: options.concert });
+          const stats = await queueStats(deps, { concertId: options.concert });
           rt.out(options.json ? JSON.stringify(stats) : describe(stats));
         };
         await show();
@@ -57,20 +57,17 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
         json?: boolean;
       }) => {
         const rt = await runtime();
-        const { configureQueue, domainSettings, noJobs, systemClock } = await import('@frontrow/core');
-        const config = await rt.withOrm((orm) =>
-          // no job queue here: the workers' one-second round fills a raised capacity
-          configureQueue(
-            { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
-            {
-              concertId: options.concert,
-              maxActive: options.maxActive,
-              activeTtlSeconds: options.activeTtl,
-              admitPerMinute: options.admitPerMinute,
-              arrivalSeconds: options.arrivalSeconds,
-              salesOpenAt: options.opensAt,
-            },
-          ),
+        const { configureQueue } = await import('@frontrow/core');
+        // no job queue here (the runtime of a command has noJobs): the workers' one-second round fills a raised capacity
+        const config = await rt.withRuntime(({ deps }) =>
+          configureQueue(deps, {
+            concertId: options.concert,
+            maxActive: options.maxActive,
+            activeTtlSeconds: options.activeTtl,
+            admitPerMinute: options.admitPerMinute,
+            arrivalSeconds: options.arrivalSeconds,
+            salesOpenAt: options.opensAt,
+          }),
         );
         if (options.json) rt.out(JSON.stringify(config));
         else
@@ -91,12 +88,10 @@ export function registerQueueCommands(program: Command, runtime: RuntimeFactory)
       .option('--json', 'machine-readable output')
       .action(async (options: { concert: string; json?: boolean }) => {
         const rt = await runtime();
-        const { pauseQueue, resumeQueue, noJobs } = await import('@frontrow/core');
-        // no job queue here: the workers' one-second round picks up a resume
-        const state = await rt.withOrm((orm) =>
-          paused
-            ? pauseQueue({ em: orm.em }, { concertId: options.concert })
-            : resumeQueue({ em: orm.em, jobs: noJobs }, { concertId: options.concert }),
+        const { pauseQueue, resumeQueue } = await import('@frontrow/core');
+        // no job queue here (noJobs): the workers' one-second round picks up a resume
+        const state = await rt.withRuntime(({ deps }) =>
+          paused ? pauseQueue(deps, { concertId: options.concert }) : resumeQueue(deps, { concertId: options.concert }),
         );
         rt.out(options.json ? JSON.stringify(state) : `concert ${state.concertId}: admission ${state.paused ? 'paused' : 'running'}`);
       });

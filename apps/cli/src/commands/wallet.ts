@@ -16,15 +16,12 @@ export function registerWalletCommands(program: Command, runtime: RuntimeFactory
     .option('--json', 'machine-readable output: { userId, balance, transactionId }')
     .action(async (options: { user: string; amount: number; reason: string; issuer?: string; idempotencyKey?: string; json?: boolean }) => {
       const rt = await runtime();
-      const { DEV_ISSUER, adjustWallet, domainSettings, noJobs, systemClock, userIdOf } = await import('@frontrow/core');
+      const { DEV_ISSUER, adjustWallet, userIdOf } = await import('@frontrow/core');
       const issuer = options.issuer ?? rt.config.AUTH_ISSUER ?? DEV_ISSUER;
       if (options.user.length === 0) throw new InvalidArgumentError('--user: expected a subject');
       const userId = userIdOf(issuer, options.user);
-      const charged = await rt.withOrm((orm) =>
-        adjustWallet(
-          { em: orm.em, clock: systemClock, jobs: noJobs, settings: domainSettings(rt.config) },
-          { userId, amount: options.amount, reason: options.reason, idempotencyKey: options.idempotencyKey },
-        ),
+      const charged = await rt.withRuntime(({ deps }) =>
+        adjustWallet(deps, { userId, amount: options.amount, reason: options.reason, idempotencyKey: options.idempotencyKey }),
       );
       if (options.json) rt.out(JSON.stringify(charged));
       else rt.out(`${options.user} (${userId}): balance ${charged.balance} KRW`);

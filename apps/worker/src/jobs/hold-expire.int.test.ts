@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Clock, createConcert, holdSeats, type Holder, manualClock, noJobs, systemClock } from '@frontrow/core';
 import { testDeps, testSettings } from '@frontrow/core/testing';
 import { ticketSequenceName } from '@frontrow/db';
-import { JOB, bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { JOB, bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { buildWorker, type JobModule, type Worker } from '../worker.ts';
 import { holdExpireJob } from './hold-expire.ts';
@@ -54,7 +54,7 @@ async function startWorker(modules: JobModule[], clock: Clock, sweepEveryMs?: nu
   const boss = await startBoss({ databaseUrl: db.url, poolSize: 3 });
   const worker = buildWorker(
     {
-      orm: db.orm,
+      em: db.orm.em,
       boss,
       clock,
       jobs: bossJobScheduler(boss),

@@ -1,5 +1,5 @@
 import { expireHold } from '@frontrow/core';
-import { type HoldExpireJob, JOB } from '@frontrow/db/boss';
+import { type HoldExpireJob, JOB, holdExpirePayload } from '@frontrow/jobs';
 import type { JobModule } from '../worker.ts';
 
 /** Expiries run this many at a time: quick units of work that should not take every pooled connection. */
@@ -11,10 +11,10 @@ const LANES = 4;
  * replaying the rest. A job that arrives early by this process's clock is sent again for the time left.
  */
 export const holdExpireJob: JobModule = async (deps) => {
-  const core = { em: deps.orm.em, clock: deps.clock };
   const settle = async (job: { id: string; data: HoldExpireJob }) => {
     try {
-      const result = await expireHold(core, job.data.reservationId);
+      const { reservationId } = holdExpirePayload.parse(job.data);
+      const result = await expireHold(deps, reservationId);
       if (result.outcome === 'not-due') {
         // relative to the database's clock, so a worker whose clock runs behind cannot spin on it
         const seconds = Math.max(1, Math.ceil((result.expiresAt.getTime() - deps.clock.now().getTime()) / 1000));

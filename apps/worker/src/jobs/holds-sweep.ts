@@ -1,5 +1,5 @@
 import { sweepHolds } from '@frontrow/core';
-import { JOB } from '@frontrow/db/boss';
+import { JOB } from '@frontrow/jobs';
 import { every, type JobModule } from '../worker.ts';
 
 const BATCH = 100;
@@ -11,11 +11,10 @@ const MAX_BATCHES = 50;
  * queue's `short` policy keeps one queued at a time, so several workers do not sweep the same holds twice.
  */
 export const holdsSweepJob: JobModule = async (deps) => {
-  const core = { em: deps.orm.em, clock: deps.clock };
   await deps.boss.work(JOB.holdsSweep, { pollingIntervalSeconds: 1 }, async () => {
     let expired = 0;
     for (let batch = 0; batch < MAX_BATCHES; batch++) {
-      const result = await sweepHolds(core, { limit: BATCH });
+      const result = await sweepHolds(deps, { limit: BATCH });
       expired += result.expired;
       if (result.found < BATCH) break;
     }

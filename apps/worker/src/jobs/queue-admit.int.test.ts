@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type QueueTicket, createConcert, createTokenSigner, enterQueue, leaveQueue, readTicketState, systemClock } from '@frontrow/core';
 import { testDeps, testSettings } from '@frontrow/core/testing';
 import { type MikroORM, openOrm } from '@frontrow/db';
-import { JOB, type PgBoss, bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { JOB, type PgBoss, bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { buildWorker, type Worker } from '../worker.ts';
 import { queueAdmitJob } from './queue-admit.ts';
@@ -34,7 +34,15 @@ async function startWorker(options: { admitEveryMs: number }): Promise<Worker> {
   const orm = await openOrm({ databaseUrl: db.url, poolSize: 3 });
   const boss = await startBoss({ databaseUrl: db.url, poolSize: 3, listen: true });
   const worker = buildWorker(
-    { orm, boss, clock: systemClock, jobs: bossJobScheduler(boss), settings: testSettings, log: quiet, admitEveryMs: options.admitEveryMs },
+    {
+      em: orm.em,
+      boss,
+      clock: systemClock,
+      jobs: bossJobScheduler(boss),
+      settings: testSettings,
+      log: quiet,
+      admitEveryMs: options.admitEveryMs,
+    },
     [queueAdmitJob],
   );
   await worker.start();

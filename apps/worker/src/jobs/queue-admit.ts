@@ -1,5 +1,5 @@
 import { admitQueue, concertsToAdmit } from '@frontrow/core';
-import { JOB, type QueueAdmitJob } from '@frontrow/db/boss';
+import { JOB, type QueueAdmitJob, queueAdmitPayload } from '@frontrow/jobs';
 import { every, type JobModule } from '../worker.ts';
 
 /**
@@ -11,14 +11,13 @@ import { every, type JobModule } from '../worker.ts';
  * job retried after a crash or a worker restart changes nothing it should not.
  */
 export const queueAdmitJob: JobModule = async (deps) => {
-  const core = { em: deps.orm.em, clock: deps.clock, jobs: deps.jobs, settings: deps.settings };
   await deps.boss.work<QueueAdmitJob>(
     JOB.queueAdmit,
     { batchSize: 16, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 1 },
     async (jobs) => {
       // one batch may carry several concerts; each round is its own transaction
       for (const job of jobs) {
-        const round = await admitQueue(core, { concertId: job.data.concertId });
+        const round = await admitQueue(deps, queueAdmitPayload.parse(job.data));
         if (round?.opening) {
           // the audit of the fair opening: the seed (the order is recomputable from it) and every place drawn
           deps.log.info(
@@ -44,7 +43,7 @@ export const queueAdmitJob: JobModule = async (deps) => {
   const stop = every(
     deps.admitEveryMs ?? 1000,
     async () => {
-      for (const concertId of await concertsToAdmit(core)) {
+      for (const concertId of await concertsToAdmit(deps)) {
         await deps.boss.send(JOB.queueAdmit, { concertId } satisfies QueueAdmitJob, { singletonKey: concertId });
       }
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createConcert, manualClock } from '@frontrow/core';
 import { testDeps, testSettings } from '@frontrow/core/testing';
 import { openOrm } from '@frontrow/db';
-import { bossJobScheduler, startBoss } from '@frontrow/db/boss';
+import { bossJobScheduler, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { buildWorker } from '../worker.ts';
 import { queueTokensPurgeJob } from './queue-tokens-purge.ts';
@@ -30,7 +30,16 @@ it('the worker purges finished tokens past the retention time on its timer, logg
   // the worker's clock is a day and an hour ahead: every finished token is past the day of retention
   const clock = manualClock(new Date(Date.now() + 25 * 3_600_000));
   const worker = buildWorker(
-    { orm, boss, clock, jobs: bossJobScheduler(boss), settings: testSettings, log, tokenRetentionSeconds: 86_400, purgeEveryMs: 100 },
+    {
+      em: orm.em,
+      boss,
+      clock,
+      jobs: bossJobScheduler(boss),
+      settings: testSettings,
+      log,
+      tokenRetentionSeconds: 86_400,
+      purgeEveryMs: 100,
+    },
     [queueTokensPurgeJob],
   );
   try {

@@ -1,5 +1,5 @@
 import { purgeFinishedTokens } from '@frontrow/core';
-import { JOB } from '@frontrow/db/boss';
+import { JOB } from '@frontrow/jobs';
 import { every, type JobModule } from '../worker.ts';
 
 /** Tokens deleted by one statement: a short transaction, a few row locks at a time. */
@@ -16,13 +16,12 @@ export const DEFAULT_TOKEN_RETENTION_SECONDS = 86_400;
  * running at a time, and two runs at once would still delete each row once (SKIP LOCKED).
  */
 export const queueTokensPurgeJob: JobModule = async (deps) => {
-  const core = { em: deps.orm.em, clock: deps.clock };
   const retentionSeconds = deps.tokenRetentionSeconds ?? DEFAULT_TOKEN_RETENTION_SECONDS;
   await deps.boss.work(JOB.queueTokensPurge, { pollingIntervalSeconds: 1 }, async () => {
     let deleted = 0;
     let batches = 0;
     while (batches < MAX_BATCHES) {
-      const batch = await purgeFinishedTokens(core, { retentionSeconds, limit: PURGE_BATCH });
+      const batch = await purgeFinishedTokens(deps, { retentionSeconds, limit: PURGE_BATCH });
       batches++;
       deleted += batch.deleted;
       if (batch.deleted < PURGE_BATCH) break;

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
 import { createConcert } from '../concert/create-concert.ts';
 import { testDeps } from '../testing.ts';
-import { admittedHolders, outcomeOf } from './booking-fixtures.ts';
+import { admittedHolders, outcomeOf } from '../../test/booking-fixtures.ts';
 import { cancelReservation } from './cancel-reservation.ts';
 import { holdSeats } from './hold-seats.ts';
 

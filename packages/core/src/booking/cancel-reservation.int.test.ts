@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
 import { testDeps } from '../testing.ts';
-import { admittedHolders, concertWithDates, outcomeOf, reservationStatus, storedSeats } from './booking-fixtures.ts';
+import { admittedHolders, concertWithDates, outcomeOf, reservationStatus, storedSeats } from '../../test/booking-fixtures.ts';
 import { cancelReservation } from './cancel-reservation.ts';
 import { expireHold } from './expire-hold.ts';
 import { holdSeats } from './hold-seats.ts';

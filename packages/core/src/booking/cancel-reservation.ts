@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { Concert, LockMode, QueueToken, Reservation, Seat } from '@frontrow/db';
+import { Concert, LockMode, QueueToken, Reservation } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { reservationIdSchema } from './hold-rules.ts';
+import { releaseReservation } from './release-reservation.ts';
 
 export const cancelReservationInput = z.object({ reservationId: reservationIdSchema });
 
@@ -41,13 +42,7 @@ export async function cancelReservation(
     }
     if (!reservation.isLiveHoldAt(now)) throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${reservation.id} has expired`);
 
-    const seats = await em.find(
-      Seat,
-      { reservation, status: 'HELD' },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { number: 'asc' } },
-    );
-    reservation.status = 'CANCELLED';
-    for (const seat of seats) seat.releaseFrom(reservation);
+    await releaseReservation(em, reservation, 'CANCELLED');
     // a cancelled hold extends nothing: the token keeps what its admission and its other live holds give it
     if (token && token.userId === holder.userId) {
       const others = await em.find(Reservation, {

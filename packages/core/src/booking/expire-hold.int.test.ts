@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
 import { testDeps } from '../testing.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { admittedHolders, concertWithDates, reservationStatus, storedSeats } from './booking-fixtures.ts';
+import { admittedHolders, concertWithDates, reservationStatus, storedSeats } from '../../test/booking-fixtures.ts';
 import { expireHold } from './expire-hold.ts';
 import { holdSeats } from './hold-seats.ts';
 import { sweepHolds } from './sweep-holds.ts';

@@ -1,6 +1,7 @@
-import { LockMode, Reservation, type ReservationStatus, Seat } from '@frontrow/db';
+import { LockMode, Reservation, type ReservationStatus } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
+import { releaseReservation } from './release-reservation.ts';
 
 export type ExpireHoldResult =
   | { outcome: 'expired' }
@@ -23,13 +24,7 @@ export async function expireHold(deps: Pick<Deps, 'em' | 'clock'>, reservationId
     if (reservation.status !== 'HELD') return { outcome: 'settled', status: reservation.status };
     if (reservation.isLiveHoldAt(now)) return { outcome: 'not-due', expiresAt: reservation.expiresAt };
 
-    const seats = await em.find(
-      Seat,
-      { reservation, status: 'HELD' },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { number: 'asc' } },
-    );
-    reservation.status = 'EXPIRED';
-    for (const seat of seats) seat.releaseFrom(reservation);
+    await releaseReservation(em, reservation, 'EXPIRED');
     await em.flush();
     return { outcome: 'expired' };
   });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryPrepared } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
-import { admittedHolders, concertWithDates } from './booking-fixtures.ts';
+import { admittedHolders, concertWithDates } from '../../test/booking-fixtures.ts';
 import { holdSeats, readHoldPrecheck } from './hold-seats.ts';
 import { testDeps } from '../testing.ts';
 

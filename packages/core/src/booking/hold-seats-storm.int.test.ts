@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
 import { testDeps } from '../testing.ts';
-import { admittedHolders, concertWithDates, outcomeOf } from './booking-fixtures.ts';
+import { admittedHolders, concertWithDates, outcomeOf } from '../../test/booking-fixtures.ts';
 import { holdSeats } from './hold-seats.ts';
 
 const DATE = '2030-12-24';

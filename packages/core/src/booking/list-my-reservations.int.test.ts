@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
 import { testDeps } from '../testing.ts';
-import { admittedHolders, concertWithDates } from './booking-fixtures.ts';
+import { admittedHolders, concertWithDates } from '../../test/booking-fixtures.ts';
 import { cancelReservation } from './cancel-reservation.ts';
 import { holdSeats } from './hold-seats.ts';
 import { listMyReservations } from './list-my-reservations.ts';

@@ -1,4 +1,5 @@
-import { type EntityManager, LockMode, Reservation, Seat } from '@frontrow/db';
+import { type EntityManager, LockMode, Reservation } from '@frontrow/db';
+import { releaseReservation } from './release-reservation.ts';
 
 /**
  * Cancels every HELD reservation of a user in a concert and frees its seats, inside the caller's unit
@@ -13,15 +14,6 @@ export async function releaseHoldsOf(em: EntityManager, userId: string, concertI
     { userId, concert: concertId, status: 'HELD' },
     { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
   );
-  if (held.length === 0) return 0;
-  const seats = await em.find(
-    Seat,
-    { reservation: { $in: held.map((r) => r.id) }, status: 'HELD' },
-    { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { schedule: 'asc', number: 'asc' } },
-  );
-  for (const reservation of held) {
-    reservation.status = 'CANCELLED';
-    for (const seat of seats) seat.releaseFrom(reservation);
-  }
+  await releaseReservation(em, held, 'CANCELLED');
   return held.length;
 }

@@ -8,7 +8,7 @@ import { testDeps } from '../testing.ts';
 import { chargeWallet } from '../wallet/charge-wallet.ts';
 import { payReservation } from './pay-reservation.ts';
 import { expireHold } from '../booking/expire-hold.ts';
-import { type Admitted, admitUser, dayFromNow, holdFor } from './payment-fixtures.ts';
+import { type Admitted, admitUser, dayFromNow, holdFor } from '../../test/payment-fixtures.ts';
 
 const USERS = 8;
 const CONCERTS = 3;

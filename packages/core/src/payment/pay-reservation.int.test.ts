@@ -11,7 +11,7 @@ import { chargeWallet } from '../wallet/charge-wallet.ts';
 import { readBalance } from '../wallet/read-balance.ts';
 import { type PaymentReceipt, payReservation } from './pay-reservation.ts';
 import { expireHold } from '../booking/expire-hold.ts';
-import { type Admitted, admitUser, dayFromNow, holdFor, waitingUser } from './payment-fixtures.ts';
+import { type Admitted, admitUser, dayFromNow, holdFor, waitingUser } from '../../test/payment-fixtures.ts';
 
 const DATE = dayFromNow(30);
 const DATE2 = dayFromNow(31);

@@ -3,7 +3,7 @@ import { type MikroORM, openOrm } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { manualClock } from '../clock.ts';
 import { createConcert } from '../concert/create-concert.ts';
-import { admitUser, dayFromNow, holdFor } from '../payment/payment-fixtures.ts';
+import { admitUser, dayFromNow, holdFor } from '../../test/payment-fixtures.ts';
 import { payReservation } from '../payment/pay-reservation.ts';
 import { testDeps } from '../testing.ts';
 import { chargeWallet } from '../wallet/charge-wallet.ts';

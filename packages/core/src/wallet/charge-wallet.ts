@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WalletTransaction } from '@frontrow/db';
+import { WalletTransaction, type WalletTransactionType } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { inTransaction } from '../unit-of-work.ts';
@@ -36,7 +36,13 @@ export async function adjustWallet(deps: Deps, raw: AdjustWalletInput): Promise<
   return await credit(deps, { ...adjustWalletInput.parse(raw), type: 'ADJUSTMENT' });
 }
 
-type Credit = { userId: string; amount: number; idempotencyKey?: string | undefined; type: 'CHARGE' | 'ADJUSTMENT'; reason: string | null };
+type Credit = {
+  userId: string;
+  amount: number;
+  idempotencyKey?: string | undefined;
+  type: Extract<WalletTransactionType, 'CHARGE' | 'ADJUSTMENT'>;
+  reason: string | null;
+};
 
 async function credit(deps: Deps, input: Credit): Promise<WalletCharge> {
   return await replayOnUniqueViolation(() =>

@@ -3,10 +3,10 @@
  * tokens are written straight into the table (admission is the queue's work, not what these tests prove).
  */
 import { type MikroORM, ticketSequenceName } from '@frontrow/db';
-import { type Clock, manualClock } from '../clock.ts';
-import { createConcert } from '../concert/create-concert.ts';
-import { testDeps } from '../testing.ts';
-import type { Holder } from './hold-seats.ts';
+import { type Clock, manualClock } from '../src/clock.ts';
+import { createConcert } from '../src/concert/create-concert.ts';
+import { testDeps } from '../src/testing.ts';
+import type { Holder } from '../src/booking/hold-seats.ts';
 
 export type TestConcert = { concertId: string; scheduleIds: Record<string, string> };
 

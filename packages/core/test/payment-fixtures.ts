@@ -3,9 +3,9 @@
  * entity (admission is the queue's work, not what these tests prove), and holds made by booking's use case.
  */
 import { Concert, QueueToken, ticketSequenceName } from '@frontrow/db';
-import { holdSeats } from '../booking/hold-seats.ts';
-import type { Deps } from '../deps.ts';
-import { inTransaction } from '../unit-of-work.ts';
+import { holdSeats } from '../src/booking/hold-seats.ts';
+import type { Deps } from '../src/deps.ts';
+import { inTransaction } from '../src/unit-of-work.ts';
 
 export type Admitted = { userId: string; tokenId: string; concertId: string };
 

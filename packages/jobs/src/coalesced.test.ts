@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { coalesced } from './boss.ts';
+import { coalesced } from './scheduler.ts';
 
 describe('coalesced admission nudges', () => {
   beforeEach(() => vi.useFakeTimers());
