@@ -160,12 +160,12 @@ function knownTicket(ticket: TicketState | null): TicketState {
 
 /**
  * Any valid token, whatever its status, sent by anyone: for `queue.status` and `queue.watch`. A WAITING
- * token is answered from the process's in-memory admission state when it can be (no query); any other
- * reads its row.
+ * token is answered from the process's in-memory admission state (no query; when that state is stale,
+ * after the one read of the concert every such call shares, or BUSY); any other reads its row.
  */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
-  const now = ctx.clock.now();
-  const ticket = ctx.admissions?.waitingState(ctx.claims, now) ?? knownTicket(await readTicketState(ctx.em, ctx.claims, now));
+  const fromMemory = ctx.admissions ? await ctx.admissions.freshWaitingState(ctx.claims, ctx.clock) : null;
+  const ticket = fromMemory ?? knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
   return next({ ctx: { ticket } });
 });
 
