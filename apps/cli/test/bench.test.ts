@@ -364,6 +364,8 @@ describe('frontrow bench', () => {
           databaseTransactions: expect.any(Number),
           databaseTransactionsPerPoll: expect.any(Number),
           admitted: expect.any(Number),
+          apiCores: expect.any(Number),
+          apiCpuMsPerPoll: expect.any(Number),
         });
         const polls = report.phases
           .find((p) => p.name === `crowd ${run.users} waiting`)

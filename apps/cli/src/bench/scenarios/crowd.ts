@@ -21,6 +21,7 @@ import { createTokenSigner } from '@frontrow/core';
 import { type BenchEnv, type PhaseReport, WARM_UP_SECONDS } from '../env.ts';
 import type { BenchClient } from '../client.ts';
 import { sleep } from '../pool.ts';
+import { metricValue } from '../run.ts';
 
 export type CrowdOptions = {
   /** Waiting users (pre-filled WAITING tokens). */
@@ -56,6 +57,12 @@ export type CrowdRun = {
   databaseTransactions: number;
   databaseTransactionsPerSecond: number;
   databaseTransactionsPerPoll: number | null;
+  /**
+   * CPU the API processes used during the phase (prom-client's process counter in their /metrics, summed),
+   * in cores and per poll answered: what the crowd costs, since the database's share does not grow with it.
+   */
+  apiCores: number | null;
+  apiCpuMsPerPoll: number | null;
   /** Users admitted during the phase (the concert's admission mark moved by this much). */
   admitted: number;
   /** The machine's 1-minute load average at the start and the end of the phase. */
@@ -132,12 +139,15 @@ export async function runCrowd(env: BenchEnv, concertId: string, options: CrowdO
   await env.phase(`${name}: warm-up`, { setup: true }, () => polls(WARM_UP_SECONDS));
 
   const before = await counters(env, concertId);
+  const cpuBefore = await apiCpuSeconds(env);
   const loadBefore = loadAverage();
   const measured = await env.phase(name, { status: (r) => ({ done: r.count('queue.status'), total: 0, unit: 'polls' }) }, () =>
     polls(options.seconds),
   );
+  const cpuAfter = await apiCpuSeconds(env);
   const after = await counters(env, concertId);
   const report = measured.report;
+  const cpu = cpuBefore !== null && cpuAfter !== null ? cpuAfter - cpuBefore : null;
   const seconds = report.seconds;
   const answered = report.recorder.count('queue.status');
   const transactions = Math.max(0, after.transactions - before.transactions);
@@ -158,13 +168,15 @@ export async function runCrowd(env: BenchEnv, concertId: string, options: CrowdO
       databaseTransactions: transactions,
       databaseTransactionsPerSecond: transactions / seconds,
       databaseTransactionsPerPoll: answered > 0 ? transactions / answered : null,
+      apiCores: cpu === null ? null : cpu / seconds,
+      apiCpuMsPerPoll: cpu === null || answered === 0 ? null : (cpu * 1000) / answered,
       admitted: after.admittedThrough - before.admittedThrough,
       load: [loadBefore, loadAverage()],
     },
   };
 }
 
-/** The pre-filled tokens in ticket order (id, user, ticket), read in pages so 1M rows never sit in one result. */
+/** The pre-filled tokens in ticket order (id, user, ticket; the front may be admitted already), read in pages so 1M rows never sit in one result. */
 async function readLine(env: BenchEnv, concertId: string, users: number): Promise<Line> {
   const tokenIds = new Float64Array(users);
   const tickets = new Float64Array(users);
@@ -172,7 +184,7 @@ async function readLine(env: BenchEnv, concertId: string, users: number): Promis
   let after = 0;
   while (userIds.length < users) {
     const page = await env.db.query<{ id: string; user_id: string; ticket: string }>(
-      `select id, user_id, ticket from queue_token where concert_id = ? and ticket > ? and status = 'WAITING' order by ticket limit ?`,
+      `select id, user_id, ticket from queue_token where concert_id = ? and ticket > ? order by ticket limit ?`,
       [concertId, after, Math.min(100_000, users - userIds.length)],
     );
     if (page.length === 0) break;
@@ -200,6 +212,18 @@ async function counters(env: BenchEnv, concertId: string): Promise<{ transaction
     [concertId],
   );
   return { transactions: Number(row?.n ?? 0), admittedThrough: Number(row?.admitted ?? 0) };
+}
+
+/** CPU seconds the API processes have used (their /metrics, summed), or null when one does not say. */
+async function apiCpuSeconds(env: BenchEnv): Promise<number | null> {
+  let total = 0;
+  for (const transport of env.transports) {
+    const res = await transport.fetch(`${transport.origin}/metrics`).catch(() => null);
+    const value = res?.ok ? metricValue(res.text, 'frontrow_process_cpu_seconds_total') : null;
+    if (value === null || value === undefined) return null;
+    total += value;
+  }
+  return total;
 }
 
 function loadAverage(): number {
