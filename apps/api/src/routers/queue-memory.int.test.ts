@@ -336,46 +336,46 @@ describe('what the memory learns, and how stale it may be', () => {
   });
 });
 
+/** A concert with one admitted user and `count` waiting ones, its state held by the memory. */
+async function line(s: Served, count: number): Promise<Entered[]> {
+  const concertId = await concert({ maxActive: 1 });
+  await enter(s, concertId);
+  const waiting: Entered[] = [];
+  for (let i = 0; i < count; i++) waiting.push(await enter(s, concertId));
+  await admitQueue(otherDeps(), { concertId });
+  await status(s, waiting[0]?.token ?? fail());
+  await s.memory.refresh();
+  return waiting;
+}
+
+/**
+ * Another session holds an ACCESS EXCLUSIVE lock on the concert table: the reader's next read (on its
+ * LISTEN connection) waits for it, as a reader starved or stuck would. Resolves once `work` is done and
+ * the lock is given back.
+ */
+async function withConcertsLocked(work: (unlock: () => Promise<void>) => Promise<void>): Promise<void> {
+  const locker = await (await other.em.getConnection().getNativeClient()).connect();
+  let locked = true;
+  const unlock = async () => {
+    if (!locked) return;
+    locked = false;
+    await locker.query('commit');
+  };
+  try {
+    await locker.query('begin');
+    await locker.query('lock table concert in access exclusive mode');
+    await work(unlock);
+  } finally {
+    await unlock().catch(() => undefined);
+    locker.release();
+  }
+}
+
+/** The state of `ticket` is older than the bound: with no timer and no notification, nothing renews it. */
+const stale = (s: Served, ticket: Entered) =>
+  eventually(() => (s.memory.waitingState(ticket.claims, new Date()) === null ? true : undefined));
+
 describe('a stale state: one shared read for every poll of the concert, or BUSY', () => {
-  /** A concert with one admitted user and `count` waiting ones, its state held by the memory. */
-  async function line(s: Served, count: number): Promise<Entered[]> {
-    const concertId = await concert({ maxActive: 1 });
-    await enter(s, concertId);
-    const waiting: Entered[] = [];
-    for (let i = 0; i < count; i++) waiting.push(await enter(s, concertId));
-    await admitQueue(otherDeps(), { concertId });
-    await status(s, waiting[0]?.token ?? fail());
-    await s.memory.refresh();
-    return waiting;
-  }
-
-  /**
-   * Another session holds an ACCESS EXCLUSIVE lock on the concert table: the reader's next read (on its
-   * LISTEN connection) waits for it, as a reader starved or stuck would. Resolves once `work` is done and
-   * the lock is given back.
-   */
-  async function withConcertsLocked(work: (unlock: () => Promise<void>) => Promise<void>): Promise<void> {
-    const locker = await (await other.em.getConnection().getNativeClient()).connect();
-    let locked = true;
-    const unlock = async () => {
-      if (!locked) return;
-      locked = false;
-      await locker.query('commit');
-    };
-    try {
-      await locker.query('begin');
-      await locker.query('lock table concert in access exclusive mode');
-      await work(unlock);
-    } finally {
-      await unlock().catch(() => undefined);
-      locker.release();
-    }
-  }
-
-  /** The state of `ticket` is older than the bound: with no timer and no notification, nothing renews it. */
-  const stale = (s: Served, ticket: Entered) =>
-    eventually(() => (s.memory.waitingState(ticket.claims, new Date()) === null ? true : undefined));
-
   it('makes every concurrent poll wait for one read of the concert, even a blocked one: no read per poll, answers as the database', async () => {
     const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 300, maxWaitMs: 60_000 });
     await eventually(() => (s.memory.listening ? true : undefined));
@@ -530,6 +530,44 @@ describe('queue.watch from one reader', () => {
     const guardRead = await readTicketState(other.em.fork(), admitted.claims, new Date());
     await leaveQueue(otherDeps(), { token: admitted.token, ticket: guardRead ?? fail() });
     expect((await stream).map((e) => ('status' in e ? e.status : e.event))).toEqual(['ACTIVE', 'CANCELLED']);
+  });
+
+  it('with a stale state, a stream waits for the shared read or looks again later (BUSY): never a read of its row per stream', async () => {
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 300, maxWaitMs: 300 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const waiting = await line(s, 10);
+    const concertId = waiting[0]?.claims.concertId ?? fail();
+    // each stream until it shows its place after the line moved by one (first in line: admitted)
+    const moved = (i: number) => (i === 0 ? { status: 'ACTIVE' } : { status: 'WAITING', position: i });
+    const streams = waiting.map((t, i) =>
+      watch(s.url, t.token, (events) => {
+        const last = events.at(-1);
+        return last !== undefined && 'status' in last && last.status === moved(i).status && (i === 0 || last.position === i);
+      }),
+    );
+    await eventually(() => (s.watches.size === waiting.length ? true : undefined));
+    const roundTrips = await checkouts(() =>
+      withConcertsLocked(async () => {
+        await stale(s, waiting[0] ?? fail());
+        const busy = s.memory.counts.busy;
+        // the LISTEN connection is cut; back, it reads everything again (blocked by the lock) and every
+        // token's stream looks again: the state is stale and its read will not come while the lock is held
+        await other.em
+          .getConnection()
+          .execute(
+            `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'frontrow listen frontrow_queue'`,
+          );
+        await eventually(() => (s.memory.counts.busy >= busy + waiting.length ? true : undefined), 15_000);
+      }),
+    );
+    expect(roundTrips).toBe(0);
+    // the lock gone, the line moves by one: every stream sends its new place
+    await configureQueue(otherDeps(), { concertId, maxActive: 2 });
+    await admitQueue(otherDeps(), { concertId });
+    for (const [i, events] of (await Promise.all(streams)).entries()) {
+      expect(events[0]).toMatchObject({ status: 'WAITING', position: i + 1 });
+      expect(events.at(-1)).toMatchObject(moved(i));
+    }
   });
 
   it('keeps one live stream per queue token: a new one ends the old', async () => {
