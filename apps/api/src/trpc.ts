@@ -160,28 +160,25 @@ function knownTicket(ticket: TicketState | null): TicketState {
 
 /**
  * Any valid token, whatever its status, sent by anyone: for `queue.status` and `queue.watch`. A WAITING
- * token is answered from the process's in-memory admission state when it can be (no query); any other
- * reads its row.
+ * token is answered from the process's in-memory admission state (no query; when that state is stale,
+ * after the one read of the concert every such call shares, or BUSY); any other reads its row.
  */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
-  const ticket = fromMemory(ctx, ctx.claims) ?? knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
+  const fromMemory = ctx.admissions ? await ctx.admissions.freshWaitingState(ctx.claims, ctx.clock) : null;
+  const ticket = fromMemory ?? knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
   return next({ ctx: { ticket } });
 });
 
-/** A WAITING or PRE_QUEUE token's state from the process's admission state, or null: read the database. */
-function fromMemory(ctx: Pick<Context, 'admissions' | 'clock'>, claims: TokenClaims): TicketState | null {
-  return ctx.admissions?.waitingState(claims, ctx.clock.now()) ?? null;
-}
-
 /**
- * `ticketProcedure`'s answer when it needs no query: a token whose signature holds and whose state the
- * memory answers; null for every other case (tRPC answers those, errors included). For the plain
- * `queue.status` route (`waiting-status.ts`).
+ * `ticketProcedure`'s answer when it needs no query and no wait: a token whose signature holds and whose
+ * state the memory answers at once (`waitingState`: what `freshWaitingState` answers without waiting);
+ * null for every other case, a stale state included (tRPC's guard answers those, errors and the wait for
+ * a fresh read included). For the plain `queue.status` route (`waiting-status.ts`).
  */
 export async function memoryTicket(ctx: Pick<Context, 'admissions' | 'clock' | 'tokens'>, token: string): Promise<TicketState | null> {
   if (!ctx.admissions) return null;
   const claims = await ctx.tokens.verify(token);
-  return claims ? fromMemory(ctx, claims) : null;
+  return claims ? ctx.admissions.waitingState(claims, ctx.clock.now()) : null;
 }
 
 /** The caller's own token, whatever its status: for `queue.leave`. */

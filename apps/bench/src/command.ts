@@ -32,6 +32,8 @@ type Flags = {
   arrival: number;
   activeTtl: number;
   shop: number;
+  crowd: number[];
+  pollEvery: number;
   price: number;
   databaseUrl?: string;
   /** true: the report as JSON on stdout; a file name: the tables on stdout and the JSON in that file. */
@@ -59,7 +61,7 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
       positive,
     )
     .option('--concurrency <n>', 'clients calling at once', positive, 64)
-    .option('--duration <seconds>', 'length of each fixed-time scenario (enter, poll, hold-storm)', positive, 10)
+    .option('--duration <seconds>', 'length of each fixed-time scenario (enter, poll, hold-storm, crowd)', positive, 10)
     .option('--waiting <n,...>', 'line depths for the poll scenario, one run each', positives, [1000])
     .option('--concert <id>', 'play this concert instead of creating one per scenario')
     .option('--healthz <seconds>', 'length of each /healthz ceiling run, before and after (0: none)', nonNegative, 5)
@@ -81,6 +83,8 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
     )
     .option('--active-ttl <seconds>', "no-show scenario: the concerts' active time", positive, 20)
     .option('--shop <ms>', 'no-show scenario: how long a real user stays ACTIVE before queue.leave', nonNegative, 1000)
+    .option('--crowd <n,...>', 'crowd scenario: waiting users, one run each (e.g. 1000,100000,1000000)', positives, [100_000])
+    .option('--poll-every <seconds>', 'crowd scenario: seconds between two queue.status polls of one waiting user', positiveNumber, 3)
     .option('--price <won>', 'seat price of the concerts the bench creates', positive, 50_000)
     .option('--database-url <url>', 'the database the API runs on (default: DATABASE_URL, else the embedded one)')
     .option('--json [file]', 'print the figures as JSON instead of tables; with a file name, print the tables and write the JSON there')
@@ -88,7 +92,7 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
     .action(async (flags: Flags) => {
       const rt = await runtime();
       const [
-        { domainSettings, resolveDevSecret },
+        { domainSettings, resolveDevSecret, resolveTokenSecret },
         { benchDatabase },
         { createProgress },
         { runBench },
@@ -128,6 +132,8 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
           arrivalSeconds: flags.arrival,
           shopMs: flags.shop,
         },
+        crowd: flags.crowd,
+        pollEverySeconds: flags.pollEvery,
         price: flags.price,
         keep: flags.keep ?? false,
       };
@@ -138,6 +144,11 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
         if (options.noShow.users < 2 || options.noShow.users > 5000)
           throw new InvalidArgumentError('--users: the no-show scenario plays 2 to 5000 users (each real one polls on its own)');
         if (flags.shop > 60_000) throw new InvalidArgumentError('--shop: at most 60000 ms');
+      }
+      if (options.scenarios.includes('crowd')) {
+        if (flags.concert !== undefined) throw new InvalidArgumentError('--concert: the crowd scenario fills a line of its own');
+        if (flags.crowd.some((n) => n > 10_000_000)) throw new InvalidArgumentError('--crowd: at most 10000000 waiting users');
+        if (flags.pollEvery > 3_600) throw new InvalidArgumentError('--poll-every: at most 3600 seconds');
       }
       if (flags.concert !== undefined && !/^\d+$/.test(flags.concert))
         throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
@@ -154,6 +165,8 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
       process.on('SIGTERM', onSignal);
       // the API's AUTH_DEV_SECRET (or the one kept under DATA_DIR for the embedded database)
       const authSecret = await resolveDevSecret(rt.config);
+      // the API's TOKEN_SECRET (or the one kept under DATA_DIR): the crowd signs its pre-filled tokens
+      const tokenSecret = options.scenarios.includes('crowd') ? await resolveTokenSecret(rt.config) : undefined;
       const work = async (orm: MikroORM) =>
         await runBench(options, {
           db: benchDatabase(orm, domainSettings(rt.config)),
@@ -161,6 +174,7 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
           progress,
           signal: interrupt.signal,
           authSecret,
+          ...(tokenSecret ? { tokenSecret } : {}),
         });
       try {
         const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
@@ -205,6 +219,13 @@ function share(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1)
     throw new InvalidArgumentError('expected a share from 0 to below 1, e.g. 0.3');
+  return n;
+}
+
+/** A number of seconds above 0 (fractions allowed). */
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number above 0, e.g. 3 or 0.5');
   return n;
 }
 

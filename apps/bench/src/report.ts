@@ -4,6 +4,7 @@ import type { CpuFigures } from './cpu.ts';
 import type { InvariantReport } from '@frontrow/db/invariants';
 import type { WaitEstimateFigures } from './latency.ts';
 import type { LatencySummary, ProcedureFigures } from './recorder.ts';
+import type { CrowdRun } from './scenarios/crowd.ts';
 import type { NoShowOptions, NoShowRun } from './scenarios/no-show.ts';
 
 export type { Scenario };
@@ -50,6 +51,8 @@ export type BenchReport = {
   poll: { waiting: number; rps: number; ratio: number }[] | null;
   /** The no-show scenario: one crowd, before (arrival window = active time) and after (a short window). */
   noShow: (NoShowOptions & { noShows: number; runs: NoShowRun[] }) | null;
+  /** The crowd scenario: one run per number of waiting users. */
+  crowd: CrowdRun[] | null;
   activeMax: { concertId: string; max: number; maxActive: number; samples: number }[];
   invariants: InvariantReport;
   targets: Target[];
@@ -81,6 +84,16 @@ export function evaluateTargets(report: Omit<BenchReport, 'targets'>): Target[] 
   const last = levels[levels.length - 1];
   if (first && last && levels.length > 1) {
     targets.push(atLeast(`queue.status flat: ${last.waiting} vs ${first.waiting} waiting`, 0.9, last.rps / first.rps));
+  }
+  const runs = report.crowd ?? [];
+  for (const run of runs) {
+    targets.push(atMost(`crowd ${run.users}: API database round trips per poll`, 0.01, run.apiRoundTripsPerPoll, 'per poll'));
+  }
+  const [small, ...larger] = runs;
+  const large = larger[larger.length - 1];
+  // answers/s compare only where both runs were limited by the machine, not by the users' schedule
+  if (small && large && small.shareOfTarget < 0.9 && large.shareOfTarget < 0.9) {
+    targets.push(atLeast(`crowd flat: ${large.users} vs ${small.users} waiting`, 0.9, large.rps / small.rps));
   }
   targets.push(atLeast('queue.enter / healthz', 0.08, find('enter', 'queue.enter')?.ratio));
   targets.push(atLeast('sold-out reservations.hold / healthz', 0.1, find('hold-storm', 'reservations.hold')?.ratio));

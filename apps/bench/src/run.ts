@@ -13,6 +13,7 @@ import { runEnter } from './scenarios/enter.ts';
 import { runFlow } from './scenarios/flow.ts';
 import { HEALTHZ, runHealthz } from './scenarios/healthz.ts';
 import { runHoldStorm } from './scenarios/hold-storm.ts';
+import { CROWD_CONCERT, type CrowdRun, runCrowd } from './scenarios/crowd.ts';
 import { type NoShowOptions, noShowCrowd, runNoShow } from './scenarios/no-show.ts';
 import { runPay } from './scenarios/pay.ts';
 import { runPoll } from './scenarios/poll.ts';
@@ -44,6 +45,9 @@ export type BenchOptions = {
   price: number;
   /** The no-show scenario's crowd and its two concerts' queue settings. */
   noShow: NoShowOptions;
+  /** The crowd scenario: waiting users per run (one run each) and the seconds between two polls of one. */
+  crowd: number[];
+  pollEverySeconds: number;
   /** Leave the concerts the bench created in the database (by default they are removed after the run). */
   keep: boolean;
 };
@@ -56,6 +60,8 @@ export type BenchDeps = {
   signal?: AbortSignal;
   /** AUTH_DEV_SECRET of the API: simulated users sign in with development identity tokens. */
   authSecret: string;
+  /** TOKEN_SECRET of the API: the crowd scenario signs its pre-filled queue tokens with it. */
+  tokenSecret?: string;
 };
 
 export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<BenchReport> {
@@ -110,6 +116,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   let flow: BenchReport['flow'] = null;
   const pollLevels: number[] = [];
   let noShow: BenchReport['noShow'] = null;
+  const crowdRuns: CrowdRun[] = [];
   const extraChecks: { name: string; passed: boolean; detail: string }[] = [];
 
   const concertFor = async (dates: number, maxActive: number, activeTtlSeconds: number, title: string) => {
@@ -239,6 +246,22 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
         }
         noShow = { ...o, noShows: crowd.value.filter((m) => m.noShow).length, runs };
       }
+      if (scenario === 'crowd') {
+        if (!deps.tokenSecret) throw new Error("the crowd scenario signs queue tokens: it needs the API's TOKEN_SECRET");
+        for (const users of options.crowd) {
+          const { concertId } = await concertFor(1, CROWD_CONCERT.maxActive, CROWD_CONCERT.activeSeconds, `bench: crowd ${users}`);
+          const played = await runCrowd(env, concertId, {
+            users,
+            pollEverySeconds: options.pollEverySeconds,
+            seconds: options.duration,
+            tokenSecret: deps.tokenSecret,
+          });
+          phases.push(...played.phases);
+          crowdRuns.push(played.run);
+          // its line stays as it is until the end of the run: ending a million tokens now would leave the
+          // API re-reading their finished tickets (its admission state) during the next level
+        }
+      }
     }
 
     if (options.healthzSeconds > 0) phases.push(await runHealthz(env, options.healthzSeconds, 'healthz after'));
@@ -313,6 +336,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
     flow,
     poll: pollLevels.length > 0 ? poll : null,
     noShow,
+    crowd: crowdRuns.length > 0 ? crowdRuns : null,
     activeMax,
     invariants,
     notes,

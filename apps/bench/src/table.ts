@@ -86,6 +86,47 @@ export function formatReport(report: BenchReport): string {
       ),
     );
   }
+  if (report.crowd) {
+    const perPoll = (value: number | null) => (value === null ? '-' : value.toFixed(4));
+    out.push(
+      '',
+      'crowd: waiting users polling queue.status on their schedule while the line moves (database: every client, pg_stat_database)',
+      formatTable(
+        [
+          'waiting',
+          'poll every',
+          'target/s',
+          'answers/s',
+          'of target',
+          'behind',
+          'API round trips/poll',
+          'API round trips/s',
+          'database xact/s',
+          'xact/poll',
+          'API cores',
+          'API CPU ms/poll',
+          'admitted',
+          'load',
+        ],
+        report.crowd.map((c) => [
+          String(c.users),
+          `${c.pollEverySeconds} s`,
+          rate(c.targetRps),
+          rate(c.rps),
+          percent(c.shareOfTarget),
+          `${c.behindSeconds.toFixed(1)} s`,
+          perPoll(c.apiRoundTripsPerPoll),
+          c.apiRoundTripsPerSecond === null ? '-' : rate(c.apiRoundTripsPerSecond),
+          rate(c.databaseTransactionsPerSecond),
+          perPoll(c.databaseTransactionsPerPoll),
+          c.apiCores === null ? '-' : c.apiCores.toFixed(2),
+          c.apiCpuMsPerPoll === null ? '-' : c.apiCpuMsPerPoll.toFixed(3),
+          String(c.admitted),
+          c.load.map((l) => l.toFixed(1)).join('→'),
+        ]),
+      ),
+    );
+  }
   if (report.flow) {
     const f = report.flow;
     out.push(

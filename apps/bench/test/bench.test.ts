@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '@frontrow/api';
-import { createIdentityVerifier, createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
+import { AdmissionMemory, createIdentityVerifier, createTokenSigner, type DomainSettings, systemClock } from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
 import { Concert } from '@frontrow/db';
 import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/jobs';
@@ -309,6 +309,91 @@ describe('frontrow bench', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('crowd: pre-filled waiting users poll on their schedule while the line moves; answers/s and database queries per poll reported', {
+    timeout: 120_000,
+  }, async () => {
+    // as in production: the API answers waiting polls from its in-memory admission state
+    const admissions = new AdmissionMemory({ em: db.orm.em, databaseUrl: db.url });
+    const crowdApi = await buildServer({
+      orm: db.orm,
+      inner: {
+        em: db.orm.em,
+        clock: systemClock,
+        jobs: bossJobScheduler(apiBoss),
+        settings,
+        tokens: createTokenSigner('bench-test-secret-0123456789abcdefghijkl'),
+        identities: createIdentityVerifier({ devSecret: AUTH_SECRET }),
+        admissions,
+      },
+    });
+    await crowdApi.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const address = crowdApi.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const file = join(dir, 'crowd.json');
+      const args = ['--scenario', 'crowd', '--crowd', '200,400', '--poll-every', '0.5', '--duration', '2', '--concurrency', '4'];
+      const { stdout, stderr } = await promisify(execFile)(
+        process.execPath,
+        [main, 'bench', '--url', `http://127.0.0.1:${port}`, ...args, '--client', 'wire', '--healthz', '0', '--json', file],
+        {
+          env: {
+            PATH: process.env.PATH,
+            DATABASE_URL: db.url,
+            AUTH_DEV_SECRET: AUTH_SECRET,
+            TOKEN_SECRET: 'bench-test-secret-0123456789abcdefghijkl',
+          },
+          maxBuffer: 10 * 1024 * 1024,
+        },
+      ).catch((error: { stdout?: string; stderr?: string }) => {
+        throw new Error(`the crowd run failed: ${error.stderr ?? ''}`);
+      });
+      expect(stderr).not.toContain('error');
+      const report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+      expect(report.crowd?.map((c) => [c.users, c.pollEverySeconds, c.targetRps])).toEqual([
+        [200, 0.5, 400],
+        [400, 0.5, 800],
+      ]);
+      for (const run of report.crowd ?? []) {
+        expect(run).toMatchObject({
+          rps: expect.any(Number),
+          shareOfTarget: expect.any(Number),
+          behindSeconds: expect.any(Number),
+          apiRoundTripsPerPoll: expect.any(Number),
+          databaseTransactions: expect.any(Number),
+          databaseTransactionsPerPoll: expect.any(Number),
+          admitted: expect.any(Number),
+          apiCores: expect.any(Number),
+          apiCpuMsPerPoll: expect.any(Number),
+        });
+        const polls = report.phases
+          .find((p) => p.name === `crowd ${run.users} waiting`)
+          ?.procedures.find((f) => f.procedure === 'queue.status');
+        // no ceiling in this run (--healthz 0): no ratio
+        expect(polls).toMatchObject({
+          count: expect.any(Number),
+          rps: expect.any(Number),
+          p50: expect.any(Number),
+          p99: expect.any(Number),
+        });
+        expect(polls?.errors).toEqual({});
+        // most polls were answered from memory: the reads are the few users the line admitted, and /metrics
+        expect(run.apiRoundTripsPerPoll).toBeLessThan(0.5);
+      }
+      expect(stdout).toContain('crowd: waiting users polling queue.status');
+      expect(report.invariants).toMatchObject({ passed: true });
+      expect(await concertsLeft(report.concerts)).toBe(0);
+    } finally {
+      await crowdApi.close();
+      await admissions.close();
+    }
+  });
+
+  it('crowd refuses --concert: it fills a line of its own', { timeout: 60_000 }, async () => {
+    const run = await bench(url, '--scenario', 'crowd', '--concert', '1', '--healthz', '0');
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('the crowd scenario fills a line of its own');
   });
 
   it('says clearly that the rate limit must be off, and fails, when the server limits queue.enter', { timeout: 60_000 }, async () => {

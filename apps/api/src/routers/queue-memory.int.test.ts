@@ -180,47 +180,55 @@ describe('queue.status of a WAITING token from memory', () => {
     expect(after).toBe(0);
   });
 
-  it('never runs ahead of the database while another process admits: never ACTIVE early, never a better place', async () => {
-    const s = await serve({ databaseUrl: db.url, refreshMs: 100 });
-    await eventually(() => (s.memory.listening ? true : undefined));
-    const concertId = await concert({ maxActive: 1, activeTtlSeconds: 600 });
-    const tickets: Entered[] = [];
-    for (let i = 0; i < 40; i++) tickets.push(await enter(s, concertId));
-    await status(s, tickets[39]?.token ?? '');
-    await s.memory.refresh();
-    const fromMemoryBefore = s.memory.counts.memoryAnswers;
+  // the second: a bound so short that nearly every poll finds the state stale and waits for the shared read
+  it.each([
+    { state: 'fresh', options: {} },
+    { state: 'stale', options: { maxStaleMs: 20 } },
+  ])(
+    'never runs ahead of the database while another process admits ($state state): never ACTIVE early, never a better place',
+    async ({ state, options }) => {
+      const s = await serve({ databaseUrl: db.url, refreshMs: 100, ...options });
+      await eventually(() => (s.memory.listening ? true : undefined));
+      const concertId = await concert({ maxActive: 1, activeTtlSeconds: 600 });
+      const tickets: Entered[] = [];
+      for (let i = 0; i < 40; i++) tickets.push(await enter(s, concertId));
+      await status(s, tickets[39]?.token ?? '');
+      await s.memory.refresh();
+      const fromMemoryBefore = s.memory.counts.memoryAnswers;
 
-    let admitting = true;
-    const admitter = (async () => {
-      for (let maxActive = 2; maxActive <= 41; maxActive++) {
-        await configureQueue(otherDeps(), { concertId, maxActive });
-        await admitQueue(otherDeps(), { concertId });
-      }
-      admitting = false;
-    })();
-    const problems: string[] = [];
-    let answers = 0;
-    const poller = async (offset: number) => {
-      for (let i = offset; admitting; i += 7) {
-        const ticket = tickets[i % tickets.length] as Entered;
-        const answer = await status(s, ticket.token);
-        const truth = await databaseTicket(ticket); // read after the answer: at least as far along
-        answers++;
-        if (answer.status === 'WAITING' && truth.status === 'WAITING' && (answer.position ?? 0) < (truth.position ?? 0)) {
-          problems.push(`ticket ${ticket.claims.ticket}: position ${answer.position} from the API, ${truth.position} in the database`);
+      let admitting = true;
+      const admitter = (async () => {
+        for (let maxActive = 2; maxActive <= 41; maxActive++) {
+          await configureQueue(otherDeps(), { concertId, maxActive });
+          await admitQueue(otherDeps(), { concertId });
         }
-        if (answer.status !== 'WAITING' && truth.status === 'WAITING') {
-          problems.push(`ticket ${ticket.claims.ticket}: ${answer.status} from the API while the database says WAITING`);
+        admitting = false;
+      })();
+      const problems: string[] = [];
+      let answers = 0;
+      const poller = async (offset: number) => {
+        for (let i = offset; admitting; i += 7) {
+          const ticket = tickets[i % tickets.length] as Entered;
+          const answer = await status(s, ticket.token);
+          const truth = await databaseTicket(ticket); // read after the answer: at least as far along
+          answers++;
+          if (answer.status === 'WAITING' && truth.status === 'WAITING' && (answer.position ?? 0) < (truth.position ?? 0)) {
+            problems.push(`ticket ${ticket.claims.ticket}: position ${answer.position} from the API, ${truth.position} in the database`);
+          }
+          if (answer.status !== 'WAITING' && truth.status === 'WAITING') {
+            problems.push(`ticket ${ticket.claims.ticket}: ${answer.status} from the API while the database says WAITING`);
+          }
         }
-      }
-    };
-    await Promise.all([admitter, ...[0, 1, 2, 3].map(poller)]);
-    expect(problems).toEqual([]);
-    expect(answers).toBeGreaterThan(40);
-    // the polls were answered from memory, not only read through
-    expect(s.memory.counts.memoryAnswers - fromMemoryBefore).toBeGreaterThan(0);
-    expect((await status(s, tickets[39]?.token ?? '')).status).toBe('ACTIVE');
-  });
+      };
+      await Promise.all([admitter, ...[0, 1, 2, 3].map(poller)]);
+      expect(problems).toEqual([]);
+      expect(answers).toBeGreaterThan(40);
+      // the polls were answered from memory, not only read through
+      expect(s.memory.counts.memoryAnswers - fromMemoryBefore).toBeGreaterThan(0);
+      if (state === 'stale') expect(s.memory.counts.waits).toBeGreaterThan(0);
+      expect((await status(s, tickets[39]?.token ?? '')).status).toBe('ACTIVE');
+    },
+  );
 });
 
 describe('what the memory learns, and how stale it may be', () => {
@@ -328,6 +336,120 @@ describe('what the memory learns, and how stale it may be', () => {
   });
 });
 
+/** A concert with one admitted user and `count` waiting ones, its state held by the memory. */
+async function line(s: Served, count: number): Promise<Entered[]> {
+  const concertId = await concert({ maxActive: 1 });
+  await enter(s, concertId);
+  const waiting: Entered[] = [];
+  for (let i = 0; i < count; i++) waiting.push(await enter(s, concertId));
+  await admitQueue(otherDeps(), { concertId });
+  await status(s, waiting[0]?.token ?? fail());
+  await s.memory.refresh();
+  return waiting;
+}
+
+/**
+ * Another session holds an ACCESS EXCLUSIVE lock on the concert table: the reader's next read (on its
+ * LISTEN connection) waits for it, as a reader starved or stuck would. Resolves once `work` is done and
+ * the lock is given back.
+ */
+async function withConcertsLocked(work: (unlock: () => Promise<void>) => Promise<void>): Promise<void> {
+  const locker = await (await other.em.getConnection().getNativeClient()).connect();
+  let locked = true;
+  const unlock = async () => {
+    if (!locked) return;
+    locked = false;
+    await locker.query('commit');
+  };
+  try {
+    await locker.query('begin');
+    await locker.query('lock table concert in access exclusive mode');
+    await work(unlock);
+  } finally {
+    await unlock().catch(() => undefined);
+    locker.release();
+  }
+}
+
+/** The state of `ticket` is older than the bound: with no timer and no notification, nothing renews it. */
+const stale = (s: Served, ticket: Entered) =>
+  eventually(() => (s.memory.waitingState(ticket.claims, new Date()) === null ? true : undefined));
+
+describe('a stale state: one shared read for every poll of the concert, or BUSY', () => {
+  it('makes every concurrent poll wait for one read of the concert, even a blocked one: no read per poll, answers as the database', async () => {
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 300, maxWaitMs: 60_000 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const waiting = await line(s, 40);
+    const readsBefore = s.memory.counts.reads;
+    let answers: QueueTicket[] = [];
+    const roundTrips = await checkouts(() =>
+      withConcertsLocked(async (unlock) => {
+        await stale(s, waiting[0] ?? fail());
+        const polls = Promise.all(waiting.map((t) => status(s, t.token)));
+        await eventually(() => (s.memory.waiting === waiting.length ? true : undefined));
+        // forty polls, one read: the one under way, blocked by the lock
+        expect(s.memory.counts.reads - readsBefore).toBe(1);
+        await unlock();
+        answers = await polls;
+      }),
+    );
+    expect(roundTrips).toBe(0);
+    for (const [i, ticket] of waiting.entries()) expect(answers[i]).toEqual(await databaseTicket(ticket));
+    // the blocked read, and at most one more for the polls that came after its start had grown too old
+    expect(s.memory.counts.reads - readsBefore).toBeLessThanOrEqual(2);
+    expect(s.memory.counts.busy).toBe(0);
+  });
+
+  it('answers BUSY (503, safe to retry), with no read of its own, when the shared read does not come within the wait bound', async () => {
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 300, maxWaitMs: 1_000 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const waiting = await line(s, 20);
+    const readsBefore = s.memory.counts.reads;
+    const roundTrips = await checkouts(() =>
+      withConcertsLocked(async () => {
+        await stale(s, waiting[0] ?? fail());
+        const answers = await Promise.all(
+          waiting.map((t) => s.app.inject({ method: 'GET', url: '/trpc/queue.status', headers: { 'x-queue-token': t.token } })),
+        );
+        for (const res of answers) {
+          expect(res.statusCode).toBe(503);
+          expect(res.json().error.data).toMatchObject({ reason: 'BUSY' });
+        }
+        expect(s.memory.counts.reads - readsBefore).toBe(1);
+      }),
+    );
+    expect(roundTrips).toBe(0);
+    expect(s.memory.counts.busy).toBe(waiting.length);
+    // the lock gone, the read comes and the next poll is answered (from memory)
+    expect(await status(s, waiting[3]?.token ?? fail())).toEqual(await databaseTicket(waiting[3] ?? fail()));
+  });
+
+  it('answers BUSY at once, not after the bound, when the shared read fails', async () => {
+    // a bound longer than the test's own timeout: only the read's failure can end these polls
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 300, maxWaitMs: 600_000 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const waiting = await line(s, 10);
+    await withConcertsLocked(async () => {
+      await stale(s, waiting[0] ?? fail());
+      const answers = Promise.all(
+        waiting.map((t) => s.app.inject({ method: 'GET', url: '/trpc/queue.status', headers: { 'x-queue-token': t.token } })),
+      );
+      await eventually(() => (s.memory.waiting === waiting.length ? true : undefined));
+      // the reader's connection dies under its blocked read (a failover, a network cut)
+      await other.em
+        .getConnection()
+        .execute(
+          `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'frontrow listen frontrow_queue'`,
+        );
+      for (const res of await answers) {
+        expect(res.statusCode).toBe(503);
+        expect(res.json().error.data).toMatchObject({ reason: 'BUSY' });
+      }
+    });
+    expect(s.memory.counts.busy).toBe(waiting.length);
+  });
+});
+
 /** The events of a watch as they come, until `until` says stop or the stream ends. */
 async function watch(url: string, token: string, until: (events: (QueueTicket | SseEvent)[]) => boolean, signal?: AbortSignal) {
   const stop = new AbortController();
@@ -408,6 +530,44 @@ describe('queue.watch from one reader', () => {
     const guardRead = await readTicketState(other.em.fork(), admitted.claims, new Date());
     await leaveQueue(otherDeps(), { token: admitted.token, ticket: guardRead ?? fail() });
     expect((await stream).map((e) => ('status' in e ? e.status : e.event))).toEqual(['ACTIVE', 'CANCELLED']);
+  });
+
+  it('with a stale state, a stream waits for the shared read or looks again later (BUSY): never a read of its row per stream', async () => {
+    const s = await serve({ databaseUrl: db.url, refreshMs: 600_000, maxStaleMs: 300, maxWaitMs: 300 });
+    await eventually(() => (s.memory.listening ? true : undefined));
+    const waiting = await line(s, 10);
+    const concertId = waiting[0]?.claims.concertId ?? fail();
+    // each stream until it shows its place after the line moved by one (first in line: admitted)
+    const moved = (i: number) => (i === 0 ? { status: 'ACTIVE' } : { status: 'WAITING', position: i });
+    const streams = waiting.map((t, i) =>
+      watch(s.url, t.token, (events) => {
+        const last = events.at(-1);
+        return last !== undefined && 'status' in last && last.status === moved(i).status && (i === 0 || last.position === i);
+      }),
+    );
+    await eventually(() => (s.watches.size === waiting.length ? true : undefined));
+    const roundTrips = await checkouts(() =>
+      withConcertsLocked(async () => {
+        await stale(s, waiting[0] ?? fail());
+        const busy = s.memory.counts.busy;
+        // the LISTEN connection is cut; back, it reads everything again (blocked by the lock) and every
+        // token's stream looks again: the state is stale and its read will not come while the lock is held
+        await other.em
+          .getConnection()
+          .execute(
+            `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = 'frontrow listen frontrow_queue'`,
+          );
+        await eventually(() => (s.memory.counts.busy >= busy + waiting.length ? true : undefined), 15_000);
+      }),
+    );
+    expect(roundTrips).toBe(0);
+    // the lock gone, the line moves by one: every stream sends its new place
+    await configureQueue(otherDeps(), { concertId, maxActive: 2 });
+    await admitQueue(otherDeps(), { concertId });
+    for (const [i, events] of (await Promise.all(streams)).entries()) {
+      expect(events[0]).toMatchObject({ status: 'WAITING', position: i + 1 });
+      expect(events.at(-1)).toMatchObject(moved(i));
+    }
   });
 
   it('keeps one live stream per queue token: a new one ends the old', async () => {

@@ -1,4 +1,6 @@
 import { type EntityManager, type Listener, listen, queryPrepared } from '@frontrow/db';
+import type { Clock } from '../clock.ts';
+import { DomainError } from '../errors.ts';
 import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
 import { isShuffledTicket } from './crowd-rules.ts';
 import { FINAL_STATUSES, type TicketState, ticketStateOf } from './ticket.ts';
@@ -18,6 +20,11 @@ export type AdmissionMemoryOptions = {
    * from memory, so every answer from memory reflects the database of at most this long ago.
    */
   maxStaleMs?: number;
+  /**
+   * How long a poll waits for the one shared read of its concert when the state held is older than
+   * `maxStaleMs` (or not held yet): past it, or when that read fails, the poll answers BUSY.
+   */
+  maxWaitMs?: number;
   /** Concerts held at most (each a few hundred bytes); a concert past the cap is always read from the database. */
   maxConcerts?: number;
   /** Left tokens beyond the admission mark held per concert; tickets past the last one held read the database. */
@@ -43,6 +50,9 @@ type ConcertState = {
 
 type ConcertRead = ConcertQueueRow & { gone: string[] | null };
 
+/** What a read brought a caller waiting for its concert: when it started and whether it found it, or a failure. */
+type ReadOutcome = { readAt: number; found: boolean } | 'failed';
+
 /**
  * Each API process's copy of every concert's admission state (issue 16): the concert's queue row (the
  * columns ticket.ts reads, one list in concert-queue.ts) and the tickets beyond its admission mark that
@@ -52,7 +62,11 @@ type ConcertRead = ConcertQueueRow & { gone: string[] | null };
  *   once (reads are one at a time, and gather every concert named meanwhile into the next one);
  * - every `refreshMs` every concert held is read again, whatever was notified (a lost notification, a
  *   LISTEN connection that was down), in one query;
- * - a state older than `maxStaleMs` answers nothing from memory (the database is read as before).
+ * - a state older than `maxStaleMs` answers nothing from memory by itself: `freshWaitingState` (the
+ *   API's polls and streams) then waits, at most `maxWaitMs`, for the next read of that concert, which
+ *   every caller waiting for it shares (single flight: one read, however many polls), and answers BUSY if
+ *   that read fails or does not come in time. A stale state never turns each poll into a database read,
+ *   which under overload (the reader starved of CPU, or blocked) is when the database can least take it.
  *
  * `waitingState` answers only the plain case: a token whose ticket is beyond the admission mark, not
  * among the ones that left, and whose state computed by ticket.ts from the concert row is WAITING. Every
@@ -64,6 +78,7 @@ export class AdmissionMemory {
   readonly #em: EntityManager;
   readonly #refreshMs: number;
   readonly #maxStaleMs: number;
+  readonly #maxWaitMs: number;
   readonly #maxConcerts: number;
   readonly #maxGone: number;
   readonly #idleMs: number;
@@ -76,16 +91,21 @@ export class AdmissionMemory {
   readonly #dirty = new Set<string>();
   readonly #notified = new Set<string>();
   #reading: Promise<void> | undefined;
+  /** The read under way: its concerts and when it started (a caller whose bound it meets waits for it). */
+  #inFlight: { ids: Set<string>; readAt: number } | undefined;
+  /** Callers of `freshWaitingState` waiting for the next read of a concert. */
+  readonly #waiters = new Map<string, Set<(outcome: ReadOutcome) => void>>();
   #closed = false;
   readonly #timer: NodeJS.Timeout;
   readonly #listener: Listener | undefined;
   /** Counters for /metrics and tests. */
-  readonly counts = { memoryAnswers: 0, reads: 0, notifications: 0 };
+  readonly counts = { memoryAnswers: 0, reads: 0, notifications: 0, waits: 0, busy: 0 };
 
   constructor(options: AdmissionMemoryOptions) {
     this.#em = options.em;
     this.#refreshMs = options.refreshMs ?? 250;
     this.#maxStaleMs = options.maxStaleMs ?? 1_000;
+    this.#maxWaitMs = options.maxWaitMs ?? 1_000;
     this.#maxConcerts = options.maxConcerts ?? 10_000;
     this.#maxGone = options.maxGonePerConcert ?? 10_000;
     this.#idleMs = options.idleMs ?? 60_000;
@@ -115,8 +135,8 @@ export class AdmissionMemory {
   }
 
   /**
-   * A WAITING token's state from memory, or null: read the database. A miss on a concert not held asks
-   * for it, so the next poll of that concert is answered from memory.
+   * A WAITING token's state from memory, or null: the memory cannot answer now (read the database). A
+   * miss on a concert not held asks for it. Never waits: `freshWaitingState` is what calls use.
    */
   waitingState(claims: TokenClaims, now: Date): TicketState | null {
     const state = this.#concerts.get(claims.concertId);
@@ -127,12 +147,57 @@ export class AdmissionMemory {
     const at = performance.now();
     state.usedAt = at;
     if (at - state.readAt > this.#maxStaleMs) return null;
-    if (
-      claims.ticket <= Number(state.row.admitted_through) ||
-      claims.ticket > state.goneThrough ||
-      state.gone.has(claims.ticket) ||
-      isShuffledTicket(state.row, claims.ticket)
-    ) {
+    return this.#answer(state, claims, now);
+  }
+
+  /**
+   * A WAITING token's state from a read of its concert that started at most `maxStaleMs` before this
+   * call, or null: the memory cannot answer this token (it was admitted, left, was dealt a new place by
+   * the opening, or its concert is past `maxConcerts`): read its row. When the state held is older (the
+   * reader is behind: starved of CPU, or its read blocked) or not held yet, waits for the next read of
+   * the concert, shared by every caller waiting for it (a read already under way counts if it started
+   * within the bound), at most `maxWaitMs`. Throws BUSY (safe to retry) when that read fails or does not
+   * come in time: a stale state costs the database one read per concert, never one per poll.
+   */
+  async freshWaitingState(claims: TokenClaims, clock: Clock): Promise<TicketState | null> {
+    const id = claims.concertId;
+    const arrived = performance.now();
+    const oldest = arrived - this.#maxStaleMs;
+    const deadline = arrived + this.#maxWaitMs;
+    let waited = false;
+    for (;;) {
+      const state = this.#concerts.get(id);
+      if (state) {
+        state.usedAt = performance.now();
+        if (state.readAt >= oldest) return this.#answer(state, claims, clock.now());
+        // admitted or left, even by an old state, is so in the database too (both only ever grow)
+        if (this.#rowOnly(state, claims.ticket)) return null;
+      }
+      if (!this.#inFlightFor(id, oldest) && !this.#request(id)) return null;
+      if (!waited) this.counts.waits++;
+      waited = true;
+      const outcome = await this.#nextRead(id, deadline - performance.now());
+      if (outcome === 'failed' || outcome === null) {
+        this.counts.busy++;
+        throw new DomainError(
+          'BUSY',
+          outcome === null ? 'the queue state is being refreshed; retry shortly' : 'the queue state cannot be read; retry shortly',
+        );
+      }
+      // no such concert (as of a read within the bound): its token's row says what it is
+      if (!outcome.found && outcome.readAt >= oldest) return null;
+    }
+  }
+
+  /** Callers of `freshWaitingState` waiting for a read now, for tests. */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.#waiters.values()) n += set.size;
+    return n;
+  }
+
+  #answer(state: ConcertState, claims: TokenClaims, now: Date): TicketState | null {
+    if (this.#rowOnly(state, claims.ticket) || claims.ticket > state.goneThrough || isShuffledTicket(state.row, claims.ticket)) {
       return null;
     }
     const ticket = ticketStateOf(
@@ -156,6 +221,50 @@ export class AdmissionMemory {
     if (ticket.status !== 'WAITING' && ticket.status !== 'PRE_QUEUE') return null;
     this.counts.memoryAnswers++;
     return ticket;
+  }
+
+  /** The ticket was admitted or its token left: only its row can answer. */
+  #rowOnly(state: ConcertState, ticket: number): boolean {
+    return ticket <= Number(state.row.admitted_through) || state.gone.has(ticket);
+  }
+
+  /** A read under way of concert `id` that started no earlier than `oldest`. */
+  #inFlightFor(id: string, oldest: number): boolean {
+    const read = this.#inFlight;
+    if (!read) return false;
+    return read.ids.has(id) && read.readAt >= oldest;
+  }
+
+  /** Asks for a read of concert `id` (gathered with every other asked meanwhile); false past `maxConcerts`. */
+  #request(id: string): boolean {
+    if (this.#closed) return false;
+    if (!this.#concerts.has(id) && !this.#dirty.has(id) && this.#concerts.size + this.#dirty.size >= this.#maxConcerts) return false;
+    this.#dirty.add(id);
+    this.#kick();
+    return true;
+  }
+
+  /** The outcome of the next read of concert `id` that ends, or null after `ms`. */
+  #nextRead(id: string, ms: number): Promise<ReadOutcome | null> {
+    if (ms <= 0) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const set = this.#waiters.get(id) ?? new Set();
+      this.#waiters.set(id, set);
+      const done = (outcome: ReadOutcome | null) => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0 && this.#waiters.get(id) === set) this.#waiters.delete(id);
+        resolve(outcome);
+      };
+      const timer = setTimeout(() => done(null), ms);
+      set.add(done);
+    });
+  }
+
+  /** Tells the callers waiting for concert `id` (every concert without `id`) what the read brought. */
+  #wake(outcome: ReadOutcome, id?: string): void {
+    const sets = id === undefined ? [...this.#waiters.values()] : [this.#waiters.get(id) ?? new Set()];
+    for (const set of sets) for (const done of [...set]) done(outcome);
   }
 
   /** `fn` is called after each read that changed the concert's state or followed a notification naming it. */
@@ -190,6 +299,7 @@ export class AdmissionMemory {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#wake('failed');
     await this.#listener?.close();
     await this.#reading;
   }
@@ -242,6 +352,7 @@ export class AdmissionMemory {
       this.#dirty.clear();
       for (const id of notified) this.#notified.delete(id);
       const readAt = performance.now();
+      this.#inFlight = { ids: new Set(ids), readAt };
       let rows: ConcertRead[];
       try {
         this.counts.reads++;
@@ -252,10 +363,14 @@ export class AdmissionMemory {
           (await this.#listener?.query<ConcertRead>('frontrow_admission_memory', ADMISSION_MEMORY_SQL, values)) ??
           (await queryPrepared<ConcertRead>(this.#em, 'frontrow_admission_memory', ADMISSION_MEMORY_SQL, values));
       } catch (error) {
-        // the states age past maxStaleMs and polls read the database; the timer tries again
+        // the states age past maxStaleMs; polls waiting for a read answer BUSY (the database cannot be
+        // read now: a read of each token's row would fail too) and the timer or the next poll tries again
+        this.#inFlight = undefined;
         this.#onError(error);
+        this.#wake('failed');
         return;
       }
+      this.#inFlight = undefined;
       const found = new Set<string>();
       for (const row of rows) {
         const id = String(row.id);
@@ -263,6 +378,7 @@ export class AdmissionMemory {
         this.#apply(id, row, readAt, notified.has(id));
       }
       for (const id of ids) if (!found.has(id)) this.#concerts.delete(id);
+      for (const id of ids) this.#wake({ readAt, found: found.has(id) }, id);
     }
   }
 

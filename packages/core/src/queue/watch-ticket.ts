@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Deps } from '../deps.ts';
+import { isDomainError } from '../errors.ts';
 import type { AdmissionMemory } from './admission-memory.ts';
 import { FINAL_STATUSES, type QueueTicket, type TicketState, readTicketState, toQueueTicket } from './ticket.ts';
 import type { TokenClaims } from './token-signer.ts';
@@ -22,8 +23,8 @@ export type WatchDeps = Pick<Deps, 'em' | 'clock'> & { admissions?: AdmissionMem
  * With the process's in-memory admission state (the API's case), a stream polls nothing: it looks again
  * when that state says its concert changed (an admission round, a leave, a payment, a setting: the one
  * reader of the process fans out to every stream of the concert), and when its ACTIVE token lapses. A
- * WAITING token is answered from memory; only a token the memory cannot answer (just admitted, ACTIVE,
- * ended) reads its row, once per change. Without it (tools, tests), each watcher re-reads its row every
+ * WAITING token is answered from memory (a stale state waits for the one shared read, as a poll does);
+ * only a token the memory cannot answer (just admitted, ACTIVE, ended) reads its row, once per change. Without it (tools, tests), each watcher re-reads its row every
  * `everyMs`.
  */
 export async function* watchTicket(deps: WatchDeps, input: WatchTicketInput): AsyncGenerator<QueueTicket> {
@@ -41,19 +42,33 @@ export async function* watchTicket(deps: WatchDeps, input: WatchTicketInput): As
     admissions?.subscribe(claims.concertId, () => changed.fire('concert')),
     admissions?.subscribeToken(claims.tokenId, () => changed.fire('token')),
   ];
+  /** The memory could not give a fresh state in time (BUSY): look again after this long, with no read of our own. */
+  let retryInMs: number | undefined;
   try {
     while (!FINAL_STATUSES.has(sent.status)) {
       const reasons = admissions
-        ? await changed.wait(input.signal, lapseInMs(sent, deps.clock.now()))
+        ? await changed.wait(input.signal, retryInMs ?? lapseInMs(sent, deps.clock.now()))
         : (await pause(input.everyMs ?? 500, input.signal))
           ? new Set(['tick'])
           : null;
       if (!reasons) return;
       // the concert's changes move a WAITING token; an admitted one changes only when a notification names
       // it (a payment, a leave, a longer activeUntil) or when it lapses (the wait's timeout: no reason)
-      if (sent.status === 'ACTIVE' && reasons.size === 1 && reasons.has('concert')) continue;
-      const now = deps.clock.now();
-      const state = admissions?.waitingState(claims, now) ?? (await readTicketState(deps.em, claims, now));
+      if (retryInMs === undefined && sent.status === 'ACTIVE' && reasons.size === 1 && reasons.has('concert')) continue;
+      retryInMs = undefined;
+      let fromMemory: TicketState | null = null;
+      if (admissions) {
+        try {
+          fromMemory = await admissions.freshWaitingState(claims, deps.clock);
+        } catch (error) {
+          // the reader is behind or the database away: every stream of the concert waits for the next
+          // read like the polls do, never one read each
+          if (!isDomainError(error, 'BUSY')) throw error;
+          retryInMs = BUSY_RETRY_MS;
+          continue;
+        }
+      }
+      const state = fromMemory ?? (await readTicketState(deps.em, claims, deps.clock.now()));
       if (!state) return;
       const next = toQueueTicket(input.token, state);
       if (sameTicket(next, sent)) continue;
@@ -64,6 +79,9 @@ export async function* watchTicket(deps: WatchDeps, input: WatchTicketInput): As
     for (const stop of unsubscribe) stop?.();
   }
 }
+
+/** How soon a stream whose state could not be had fresh (BUSY) looks again, unless its concert changes first. */
+const BUSY_RETRY_MS = 1_000;
 
 /** An ACTIVE ticket reads EXPIRED once past `activeUntil`, with nobody notifying: look again then. */
 function lapseInMs(ticket: QueueTicket, now: Date): number | undefined {
