@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import { fastifyRequestHandler, fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type DatabaseState, type MikroORM, databaseProbe, databaseState, isDatabaseUnavailable } from '@frontrow/core';
 import { type InnerContext, createContextFactory } from './context.ts';
@@ -15,6 +15,7 @@ import { requestChecks } from './plugins/request-checks.ts';
 import { BODY_LIMIT_BYTES, responses } from './plugins/response.ts';
 import { closeStreams } from './plugins/streams.ts';
 import { type AppRouter, appRouter } from './router.ts';
+import { WAITING_STATUS_PATH, sendWaitingStatus, waitingStatusBody } from './waiting-status.ts';
 import { webApp } from './web.ts';
 
 export { BODY_LIMIT_BYTES };
@@ -108,25 +109,30 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   if (deps.webRoot) await app.register(webApp, { root: deps.webRoot });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: TRPC_PREFIX,
-    trpcOptions: {
-      router: appRouter,
-      createContext: createContextFactory(deps.inner),
-      onError({ error, path, req }) {
-        const reason = reasonOf(error);
-        const status = getHTTPStatusCodeFromError(error);
-        if (path) calls.failed(req, path, { status, reason: reason ?? '' });
-        // the database away: one line when that starts (and one when it ends), not one per call
-        if (reason === 'BUSY') {
-          const cause = databaseCause(error);
-          if (cause) state.failed(cause, path ?? 'trpc');
-        }
-        // a bug, not a client's mistake or a busy database: the one case worth an error line
-        if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  const trpcOptions = {
+    router: appRouter,
+    createContext: createContextFactory(deps.inner),
+    onError({ error, path, req }) {
+      const reason = reasonOf(error);
+      const status = getHTTPStatusCodeFromError(error);
+      if (path) calls.failed(req, path, { status, reason: reason ?? '' });
+      // the database away: one line when that starts (and one when it ends), not one per call
+      if (reason === 'BUSY') {
+        const cause = databaseCause(error);
+        if (cause) state.failed(cause, path ?? 'trpc');
+      }
+      // a bug, not a client's mistake or a busy database: the one case worth an error line
+      if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    },
+  } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  // a WAITING token's poll without tRPC's machinery (waiting-status.ts); every other case is tRPC's
+  app.get(`${TRPC_PREFIX}/${WAITING_STATUS_PATH}`, async (req, reply) => {
+    const body = await waitingStatusBody(deps.inner, req);
+    if (body !== null) return sendWaitingStatus(reply, body);
+    await fastifyRequestHandler({ ...trpcOptions, req, res: reply, path: WAITING_STATUS_PATH });
+    return reply;
   });
+  await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
   return app;
 }
 

@@ -164,10 +164,25 @@ function knownTicket(ticket: TicketState | null): TicketState {
  * reads its row.
  */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
-  const now = ctx.clock.now();
-  const ticket = ctx.admissions?.waitingState(ctx.claims, now) ?? knownTicket(await readTicketState(ctx.em, ctx.claims, now));
+  const ticket = fromMemory(ctx, ctx.claims) ?? knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
   return next({ ctx: { ticket } });
 });
+
+/** A WAITING or PRE_QUEUE token's state from the process's admission state, or null: read the database. */
+function fromMemory(ctx: Pick<Context, 'admissions' | 'clock'>, claims: TokenClaims): TicketState | null {
+  return ctx.admissions?.waitingState(claims, ctx.clock.now()) ?? null;
+}
+
+/**
+ * `ticketProcedure`'s answer when it needs no query: a token whose signature holds and whose state the
+ * memory answers; null for every other case (tRPC answers those, errors included). For the plain
+ * `queue.status` route (`waiting-status.ts`).
+ */
+export async function memoryTicket(ctx: Pick<Context, 'admissions' | 'clock' | 'tokens'>, token: string): Promise<TicketState | null> {
+  if (!ctx.admissions) return null;
+  const claims = await ctx.tokens.verify(token);
+  return claims ? fromMemory(ctx, claims) : null;
+}
 
 /** The caller's own token, whatever its status: for `queue.leave`. */
 export const ownTicketProcedure = ownSignedProcedure.use(async ({ ctx, next }) => {

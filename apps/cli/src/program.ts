@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { registerBenchCommands } from '@frontrow/bench';
 import { Command } from 'commander';
 import { registerAuthCommands } from './commands/auth.ts';
-import { registerBenchCommands } from './commands/bench.ts';
 import { registerConcertCommands } from './commands/concert.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerQueueCommands } from './commands/queue.ts';

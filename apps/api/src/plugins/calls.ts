@@ -8,6 +8,7 @@ import type { ErrorReason } from '@frontrow/core';
 import { errorBody, httpStatusOf } from '../errors.ts';
 import type { CallOutcome } from '../metrics.ts';
 import { appRouter } from '../router.ts';
+import { WAITING_STATUS_PATH } from '../waiting-status.ts';
 
 export const TRPC_PREFIX = '/trpc';
 
@@ -54,7 +55,10 @@ export function createCalls(): Calls {
 
 /** The tRPC procedures a request calls: `/trpc/a.b,c.d?batch=1` → ['a.b', 'c.d']; [] for other routes. */
 export function procedurePaths(req: FastifyRequest): string[] {
-  if (req.routeOptions.url !== `${TRPC_PREFIX}/:path`) return [];
+  const route = req.routeOptions.url;
+  // a procedure served on a route of its own (`/trpc/queue.status`)
+  if (route === `${TRPC_PREFIX}/${WAITING_STATUS_PATH}`) return [WAITING_STATUS_PATH];
+  if (route !== `${TRPC_PREFIX}/:path`) return [];
   const params = req.params as { path?: unknown };
   return typeof params.path === 'string' ? params.path.split(',') : [];
 }

@@ -123,7 +123,7 @@ describe('queue.leave', () => {
     expect((await stateOf(completed)).status).toBe('COMPLETED');
   });
 
-  it('replays a leave that lost a version race to the admitter, and cancels the token as the admitter left it', async () => {
+  it('waits for an admitter promoting the token, and cancels the token as the admitter left it', async () => {
     const jobs = spyJobs();
     const concertId = await concert({ maxActive: 1 });
     const ticket = await enter(concertId);
@@ -140,7 +140,7 @@ describe('queue.leave', () => {
         const [waiting] = await db.orm.em
           .fork()
           .execute<{ n: string }[]>(
-            `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like 'update "queue_token"%'`,
+            `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%"queue_token"%'`,
           );
         if (Number(waiting?.n) > 0) return;
       }
@@ -148,8 +148,39 @@ describe('queue.leave', () => {
     });
     expect((await leaving)?.status).toBe('CANCELLED');
     expect((await stateOf(ticket)).status).toBe('CANCELLED');
-    // the replay saw the token ACTIVE: its place is free, so admission is asked for
+    // the leave read the token as the admitter left it, ACTIVE: its place is free, so admission is asked for
     expect(jobs.nudges).toEqual([concertId]);
+  });
+
+  it('locks the token before the holds (the house order): a locked token holds the leave before any reservation', async () => {
+    const concertId = await concert({ maxActive: 1 });
+    const ticket = await enter(concertId);
+    await admitQueue(testDeps(db.orm), { concertId });
+    const state = await stateOf(ticket);
+    const reservationId = await holdTwoSeats(concertId, state.userId);
+    let leaving: Promise<QueueTicket> | undefined;
+    // another transaction holds the token's row (a payment of this user, say) while the leave starts
+    await db.orm.em.fork().transactional(async (tx) => {
+      await tx.execute(`select id from queue_token where id = ? for update`, [state.tokenId]);
+      leaving = leaveQueue(testDeps(db.orm), { token: ticket.token, ticket: state });
+      for (let waited = false, deadline = Date.now() + 10_000; !waited; ) {
+        if (Date.now() > deadline) throw new Error('the leave never waited on the token row');
+        const [row] = await db.orm.em
+          .fork()
+          .execute<{ n: string }[]>(
+            `select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%"queue_token"%'`,
+          );
+        waited = Number(row?.n) > 0;
+        if (!waited) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // the leave waits on the token and has locked nothing after it: the reservation is free to lock
+      await db.orm.em.fork().transactional(async (probe) => {
+        await probe.execute(`select id from reservation where id = ? for update nowait`, [reservationId]);
+      });
+    });
+    expect((await leaving)?.status).toBe('CANCELLED');
+    const [held] = await db.orm.em.fork().execute<{ status: string }[]>(`select status from reservation where id = ?`, [reservationId]);
+    expect(held?.status).toBe('CANCELLED');
   });
 
   it('wins or replays against a concurrent admission of the same tokens: every leave ends CANCELLED, none fails', async () => {

@@ -1,4 +1,4 @@
-import { QueueToken } from '@frontrow/db';
+import { LockMode, QueueToken } from '@frontrow/db';
 import { releaseHoldsOf } from '../booking/release-holds.ts';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
@@ -15,14 +15,15 @@ export type LeaveQueueInput = {
 
 /**
  * The user gives up their place: the token becomes CANCELLED and their holds in the concert are released,
- * in one unit of work. A version conflict with the admitter (which may be promoting this very token) is
- * benign: the unit of work replays and cancels the token in its new state. Leaving again answers the same
+ * in one unit of work, taking the house lock order (docs/ARCHITECTURE.md): the token first (`for update`),
+ * then the reservations and their seats. An admitter promoting this very token meanwhile is waited for,
+ * and the token is cancelled in the state it left. Leaving again answers the same
  * CANCELLED ticket; a token that already ended otherwise (EXPIRED, COMPLETED, or ACTIVE past `activeUntil`)
  * has nothing to leave: TOKEN_EXPIRED. A freed ACTIVE slot asks for an admission round after commit.
  */
 export async function leaveQueue(deps: Deps, input: LeaveQueueInput): Promise<QueueTicket> {
   const left = await inTransaction(deps.em, async (em) => {
-    const token = await em.findOne(QueueToken, input.ticket.tokenId);
+    const token = await em.findOne(QueueToken, input.ticket.tokenId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!token) throw new DomainError('TOKEN_INVALID', 'unknown queue token');
     const now = deps.clock.now();
     const wasActive = token.isAdmittedAt(now);

@@ -1,5 +1,10 @@
-/** The invariants of docs/ARCHITECTURE.md#invariants, checked in the database after a run for the concerts the bench played. */
-import type { BenchDatabase } from './database.ts';
+/**
+ * The invariants of docs/ARCHITECTURE.md#invariants, checked in the database after a run for the concerts it
+ * played: one module for every run that checks them (the bench after each run, the end-to-end test).
+ */
+
+/** A query with `?` placeholders (MikroORM's connection `execute`, the bench's database). */
+export type InvariantQuery = <T extends object>(sql: string, params?: unknown[]) => Promise<T[]>;
 
 export type InvariantCheck = { name: string; passed: boolean; detail: string };
 export type InvariantReport = { passed: boolean; checks: InvariantCheck[] };
@@ -13,10 +18,10 @@ export type ClientFacts = {
 
 const LIMIT = 5;
 
-export async function checkInvariants(db: BenchDatabase, concertIds: string[], facts: ClientFacts): Promise<InvariantReport> {
+export async function checkInvariants(query: InvariantQuery, concertIds: string[], facts: ClientFacts): Promise<InvariantReport> {
   const checks: InvariantCheck[] = [];
   const ids = `{${concertIds.join(',')}}`;
-  const rows = async <T extends object>(sql: string, params: unknown[] = [ids]) => await db.query<T>(sql, params);
+  const rows = async <T extends object>(sql: string, params: unknown[] = [ids]) => await query<T>(sql, params);
   const check = (name: string, offenders: unknown[], describe: (first: unknown[]) => string) =>
     checks.push({ name, passed: offenders.length === 0, detail: offenders.length === 0 ? 'ok' : describe(offenders.slice(0, LIMIT)) });
 
@@ -94,7 +99,7 @@ export async function checkInvariants(db: BenchDatabase, concertIds: string[], f
   const paidIds = facts.paid.map((p) => p.reservationId);
   const confirmed = new Map(
     (
-      await db.query<{ id: string; amount: string }>(
+      await query<{ id: string; amount: string }>(
         `select r.id, p.amount from reservation r join payment p on p.reservation_id = r.id
           where r.status = 'CONFIRMED' and r.id = any(?::bigint[])`,
         [`{${paidIds.join(',')}}`],

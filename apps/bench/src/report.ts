@@ -1,7 +1,7 @@
 /** The bench's figures, as printed and as written by `--json` (one shape for both). */
 import type { Scenario } from './choices.ts';
 import type { CpuFigures } from './cpu.ts';
-import type { InvariantReport } from './invariants.ts';
+import type { InvariantReport } from '@frontrow/db/invariants';
 import type { WaitEstimateFigures } from './latency.ts';
 import type { LatencySummary, ProcedureFigures } from './recorder.ts';
 import type { NoShowOptions, NoShowRun } from './scenarios/no-show.ts';

@@ -17,9 +17,9 @@ import { Concert } from '@frontrow/db';
 import { bossJobScheduler, type PgBoss, startBoss } from '@frontrow/jobs';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { allJobs, buildWorker, type Worker } from '@frontrow/worker';
-import type { BenchReport } from '../src/bench/report.ts';
+import type { BenchReport } from '../src/report.ts';
 
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const main = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url));
 // holds lapse fast, so that the flow's walk-aways are freed within the run
 const settings: DomainSettings = { ...testSettings, holdTtlSeconds: 4 };
 const AUTH_SECRET = 'bench-test-auth-dev-secret-0123456789abcdef';

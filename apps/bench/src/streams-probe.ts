@@ -4,7 +4,7 @@
  * after they closed, and `queue.status` latency (`--status-clients` keep-alive clients polling WAITING
  * tokens back to back) in each of those. Not part of `frontrow bench` (it needs the API's pid and TOKEN_SECRET):
  *
- *   DATABASE_URL=… TOKEN_SECRET=… node apps/cli/src/bench/streams-probe.ts --url http://127.0.0.1:38517 \
+ *   DATABASE_URL=… TOKEN_SECRET=… node apps/bench/src/streams-probe.ts --url http://127.0.0.1:38517 \
  *     --pid <api pid> --streams 10000 [--seconds 10]
  *
  * The tokens are made in the database and signed with TOKEN_SECRET (as the API signs them): entering

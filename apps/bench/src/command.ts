@@ -1,10 +1,16 @@
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Config } from '@frontrow/core';
 import type { MikroORM } from '@frontrow/db';
-import { ALL_SCENARIOS, CLIENT_KINDS, type ClientKind, SCENARIOS, type Scenario } from '../bench/choices.ts';
-import type { BenchOptions } from '../bench/run.ts';
-import type { RuntimeFactory } from '../runtime.ts';
-import { integer } from './concert.ts';
+import { ALL_SCENARIOS, CLIENT_KINDS, type ClientKind, SCENARIOS, type Scenario } from './choices.ts';
+import type { BenchOptions } from './run.ts';
+
+/** What the bench needs from the `frontrow` CLI's runtime: the parsed configuration, an output line, the database. */
+export type BenchRuntime = {
+  config: Config;
+  out: (line: string) => void;
+  withOrm: <T>(work: (orm: MikroORM) => Promise<T>) => Promise<T>;
+};
 
 type Flags = {
   url: string;
@@ -33,7 +39,7 @@ type Flags = {
   keep?: boolean;
 };
 
-export function registerBenchCommands(program: Command, runtime: RuntimeFactory): void {
+export function registerBenchCommands(program: Command, runtime: () => Promise<BenchRuntime>): void {
   program
     .command('bench')
     .description('play a flash crowd against a running API and report throughput, latency and the invariants (docs/BENCHMARKS.md)')
@@ -56,9 +62,9 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
     .option('--duration <seconds>', 'length of each fixed-time scenario (enter, poll, hold-storm)', positive, 10)
     .option('--waiting <n,...>', 'line depths for the poll scenario, one run each', positives, [1000])
     .option('--concert <id>', 'play this concert instead of creating one per scenario')
-    .option('--healthz <seconds>', 'length of each /healthz ceiling run, before and after (0: none)', integer, 5)
-    .option('--poll-interval <ms>', 'pause between two queue.status polls of one waiting user in the flow', integer, 200)
-    .option('--lapse <n>', 'flow users who hold seats and walk away, to measure hold-expiry lag', integer, 8)
+    .option('--healthz <seconds>', 'length of each /healthz ceiling run, before and after (0: none)', nonNegative, 5)
+    .option('--poll-interval <ms>', 'pause between two queue.status polls of one waiting user in the flow', nonNegative, 200)
+    .option('--lapse <n>', 'flow users who hold seats and walk away, to measure hold-expiry lag', nonNegative, 8)
     .option('--expiry-wait <seconds>', 'how long to wait for walked-away holds to be freed', positive, 60)
     .option(
       '--max-active <n>',
@@ -74,7 +80,7 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
       5,
     )
     .option('--active-ttl <seconds>', "no-show scenario: the concerts' active time", positive, 20)
-    .option('--shop <ms>', 'no-show scenario: how long a real user stays ACTIVE before queue.leave', integer, 1000)
+    .option('--shop <ms>', 'no-show scenario: how long a real user stays ACTIVE before queue.leave', nonNegative, 1000)
     .option('--price <won>', 'seat price of the concerts the bench creates', positive, 50_000)
     .option('--database-url <url>', 'the database the API runs on (default: DATABASE_URL, else the embedded one)')
     .option('--json [file]', 'print the figures as JSON instead of tables; with a file name, print the tables and write the JSON there')
@@ -90,11 +96,11 @@ export function registerBenchCommands(program: Command, runtime: RuntimeFactory)
         { createTransport },
       ] = await Promise.all([
         import('@frontrow/core'),
-        import('../bench/database.ts'),
-        import('../bench/progress.ts'),
-        import('../bench/run.ts'),
-        import('../bench/table.ts'),
-        import('../bench/transport.ts'),
+        import('./database.ts'),
+        import('./progress.ts'),
+        import('./run.ts'),
+        import('./table.ts'),
+        import('./transport.ts'),
       ]);
       const options: BenchOptions = {
         urls: flags.url
@@ -183,8 +189,14 @@ async function withDatabase<T>(databaseUrl: string, work: (orm: MikroORM) => Pro
   }
 }
 
+/** `--healthz 0`, `--lapse 0`: counts and lengths where none is a choice. */
+function nonNegative(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number (0 or more)');
+  return Number.parseInt(value, 10);
+}
+
 function positive(value: string): number {
-  const n = integer(value);
+  const n = nonNegative(value);
   if (n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
 }

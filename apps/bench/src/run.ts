@@ -4,7 +4,7 @@ import type { ClientKind } from './choices.ts';
 import { type Caller, createCaller, RateLimitedError } from './client.ts';
 import type { BenchDatabase } from './database.ts';
 import { type BenchEnv, type DatabaseTraffic, type PhaseReport, phaseRunner } from './env.ts';
-import { checkInvariants } from './invariants.ts';
+import { checkInvariants } from '@frontrow/db/invariants';
 import type { Progress } from './progress.ts';
 import { Recorder } from './recorder.ts';
 import { type BenchReport, evaluateTargets, type PhaseFigures, type Scenario } from './report.ts';
@@ -285,7 +285,7 @@ export async function runBench(options: BenchOptions, deps: BenchDeps): Promise<
   });
 
   const activeMax = samplers.map((s) => ({ concertId: s.concertId, max: s.max, maxActive: s.maxActive, samples: s.samples }));
-  const checked = await checkInvariants(deps.db, concerts, { paid, activeSamples: activeMax });
+  const checked = await checkInvariants(deps.db.query, concerts, { paid, activeSamples: activeMax });
   const invariants = { passed: checked.passed && extraChecks.every((c) => c.passed), checks: [...checked.checks, ...extraChecks] };
   // the bench's own concerts: end their lines, so the admitter stops working for them, then remove them
   for (const concertId of created) await deps.db.retire(concertId);

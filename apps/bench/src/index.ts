@@ -1,0 +1,1 @@
+export { type BenchRuntime, registerBenchCommands } from './command.ts';
