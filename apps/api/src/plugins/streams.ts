@@ -9,14 +9,16 @@ import fp from 'fastify-plugin';
 export const closeStreams = fp(async (app: FastifyInstance) => {
   const inFlight = new Set<FastifyReply>();
   let closing = false;
-  app.addHook('onRequest', async (_req, reply) => {
+  // callback hooks, not async ones: no promise per request for these two
+  app.addHook('onRequest', (_req, reply, done) => {
     inFlight.add(reply);
     // 'close' comes after a response ends and also when a client walks away mid-stream
     reply.raw.once('close', () => inFlight.delete(reply));
+    done();
   });
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   app.addHook('preClose', async () => {
     closing = true;
