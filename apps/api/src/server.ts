@@ -17,6 +17,7 @@ import { type InnerContext, createContextFactory } from './context.ts';
 import { BEARER, errorBody, httpStatusOf, reasonOf } from './errors.ts';
 import { type CallOutcome, type JobQueueSource, createMetrics, withTimeout } from './metrics.ts';
 import { type AppRouter, appRouter } from './router.ts';
+import { WATCH_PATH, registerWatchRoute } from './watch-stream.ts';
 import { webApp } from './web.ts';
 
 declare module 'fastify' {
@@ -50,9 +51,16 @@ export type ServerDeps = {
   jobQueues?: JobQueueSource;
   /** A built web app (apps/web/dist) to serve at `/` and `/console`; unset: none. */
   webRoot?: string;
+  /** How often open `queue.watch` streams get a `ping` event; WATCH_PING_MS unless a test says otherwise. */
+  watchPingMs?: number;
 };
 
 const TRPC_PREFIX = '/trpc';
+/** tRPC's route, and queue.watch's own (counted in /metrics as tRPC's, as it was before it had one). */
+const TRPC_ROUTE = `${TRPC_PREFIX}/:path`;
+const WATCH_ROUTE = `${TRPC_PREFIX}/${WATCH_PATH}`;
+/** A `ping` event on every open `queue.watch` stream this often, so proxies do not cut an idle one (API.md). */
+export const WATCH_PING_MS = 15_000;
 const ENTER = 'queue.enter';
 /** Calls in one batched request unless TRPC_MAX_BATCH says otherwise. */
 export const DEFAULT_MAX_BATCH = 10;
@@ -203,7 +211,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (reply.statusCode === 200 && procedurePaths(req).length > 0) database.answered();
     metrics.observeRequest({
       method: req.method,
-      route: req.routeOptions.url ?? 'unmatched',
+      route: req.routeOptions.url === WATCH_ROUTE ? TRPC_ROUTE : (req.routeOptions.url ?? 'unmatched'),
       status: reply.statusCode,
       seconds: reply.elapsedTime / 1000,
       streamed: isEventStream(reply),
@@ -286,29 +294,30 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   if (deps.webRoot) await app.register(webApp, { root: deps.webRoot });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: TRPC_PREFIX,
-    trpcOptions: {
-      router: appRouter,
-      createContext: createContextFactory(deps.inner),
-      onError({ error, path, req }) {
-        const reason = reasonOf(error);
-        const status = getHTTPStatusCodeFromError(error);
-        if (path) {
-          const errors = callErrors.get(req) ?? new Map<string, Omit<CallOutcome, 'procedure'>>();
-          errors.set(path, { status, reason: reason ?? '' });
-          callErrors.set(req, errors);
-        }
-        // the database away: one line when that starts (and one when it ends), not one per call
-        if (reason === 'BUSY') {
-          const cause = databaseCause(error);
-          if (cause) database.failed(cause, path ?? 'trpc');
-        }
-        // a bug, not a client's mistake or a busy database: the one case worth an error line
-        if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
-  });
+  const createContext = createContextFactory(deps.inner);
+  const trpcOptions = {
+    router: appRouter,
+    createContext,
+    onError({ error, path, req }) {
+      const reason = reasonOf(error);
+      const status = getHTTPStatusCodeFromError(error);
+      if (path) {
+        const errors = callErrors.get(req) ?? new Map<string, Omit<CallOutcome, 'procedure'>>();
+        errors.set(path, { status, reason: reason ?? '' });
+        callErrors.set(req, errors);
+      }
+      // the database away: one line when that starts (and one when it ends), not one per call
+      if (reason === 'BUSY') {
+        const cause = databaseCause(error);
+        if (cause) database.failed(cause, path ?? 'trpc');
+      }
+      // a bug, not a client's mistake or a busy database: the one case worth an error line
+      if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+    },
+  } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
+  // queue.watch's streams on a route of their own: the same procedure and frames, a fraction of the memory
+  registerWatchRoute(app, { prefix: TRPC_PREFIX, trpcOptions, createContext, pingMs: deps.watchPingMs ?? WATCH_PING_MS });
   return app;
 }
 
@@ -452,7 +461,8 @@ function loggerOptions(logger: ServerDeps['logger'], stdout: pino.DestinationStr
 
 /** The tRPC procedures a request calls: `/trpc/a.b,c.d?batch=1` → ['a.b', 'c.d']; [] for other routes. */
 function procedurePaths(req: FastifyRequest): string[] {
-  if (req.routeOptions.url !== `${TRPC_PREFIX}/:path`) return [];
+  if (req.routeOptions.url === WATCH_ROUTE) return [WATCH_PATH];
+  if (req.routeOptions.url !== TRPC_ROUTE) return [];
   const params = req.params as { path?: unknown };
   return typeof params.path === 'string' ? params.path.split(',') : [];
 }
