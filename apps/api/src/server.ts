@@ -317,7 +317,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
   await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
   // queue.watch's streams on a route of their own: the same procedure and frames, a fraction of the memory
-  registerWatchRoute(app, { prefix: TRPC_PREFIX, trpcOptions, createContext, pingMs: deps.watchPingMs ?? WATCH_PING_MS });
+  // The streams share one fork of the EntityManager instead of one each (~2 KB per open stream): their guard
+  // and watch read and claim the token by prepared statements only (readTicketState, arrive), never
+  // loading an entity, so the identity map and unit of work a fork keeps apart stay empty.
+  const streamsEm = deps.inner.em.fork();
+  registerWatchRoute(app, {
+    prefix: TRPC_PREFIX,
+    trpcOptions,
+    createContext: (opts) => createContext(opts, streamsEm),
+    pingMs: deps.watchPingMs ?? WATCH_PING_MS,
+  });
   return app;
 }
 
