@@ -1,7 +1,10 @@
 /** The bench's named choices, in a module of their own: `frontrow --help` lists them without loading the bench. */
-export type Scenario = 'enter' | 'poll' | 'hold-storm' | 'pay' | 'flow' | 'no-show';
-export const SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow', 'no-show'] as const satisfies readonly Scenario[];
-/** What `--scenario all` plays: the throughput scenarios (no-show is a minute of two timed crowds of its own). */
+export type Scenario = 'enter' | 'poll' | 'hold-storm' | 'pay' | 'flow' | 'no-show' | 'streams';
+export const SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow', 'no-show', 'streams'] as const satisfies readonly Scenario[];
+/**
+ * What `--scenario all` plays: the throughput scenarios (no-show is a minute of two timed crowds of its own;
+ * streams measures one API process's memory with thousands of open streams, a run of its own).
+ */
 export const ALL_SCENARIOS = ['enter', 'poll', 'hold-storm', 'pay', 'flow'] as const satisfies readonly Scenario[];
 
 export type ClientKind = 'typed' | 'wire';
