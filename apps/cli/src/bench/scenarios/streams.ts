@@ -15,6 +15,7 @@ import http from 'node:http';
 import { createTokenSigner } from '@frontrow/core';
 import { ticketSequenceName } from '@frontrow/db';
 import type { BenchDatabase } from '../database.ts';
+import { WARM_UP_SECONDS } from '../env.ts';
 import type { Progress } from '../progress.ts';
 import { metricValue } from '../run.ts';
 
@@ -159,6 +160,8 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
       });
     };
 
+    // unrecorded: the first phase's queue.status would otherwise pay the API's warm-up (JIT, sockets)
+    await timeStatus(host, port, pollers, WARM_UP_SECONDS);
     await measure('no stream, line still', 'still', true);
     await measure('no stream, line moving', 'moving', false);
 
