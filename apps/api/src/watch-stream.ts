@@ -46,7 +46,7 @@ export type WatchRouteOptions = {
   pingMs: number;
 };
 
-/** The streams of one server: written to by the shared ping, ended by the server's close. */
+/** The open streams of one server, which the shared ping writes to (server.ts's preClose ends them, as every event stream). */
 export type OpenStreams = Set<ServerResponse>;
 
 export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOptions): OpenStreams {
