@@ -44,11 +44,14 @@ export type Context = InnerContext & {
   res?: FastifyReply;
 };
 
-/** Per request: a fork of the EntityManager (never the global one) and the caller's headers. */
+/**
+ * Per request: a fork of the EntityManager (never the global one) and the caller's headers. `em` instead
+ * of a new fork: for `queue.watch` streams, which share one (see server.ts).
+ */
 export function createContextFactory(inner: InnerContext) {
-  return ({ req, res }: { req: FastifyRequest; res: FastifyReply }): Context => ({
+  return ({ req, res }: { req: FastifyRequest; res: FastifyReply }, em: EntityManager = inner.em.fork()): Context => ({
     ...inner,
-    em: inner.em.fork(),
+    em,
     authorization: req.headers.authorization,
     queueToken: header(req.headers['x-queue-token']),
     clientIp: req.ip,

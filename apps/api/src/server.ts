@@ -16,6 +16,7 @@ import { BODY_LIMIT_BYTES, responses } from './plugins/response.ts';
 import { closeStreams } from './plugins/streams.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { WAITING_STATUS_PATH, sendWaitingStatus, waitingStatusBody } from './waiting-status.ts';
+import { registerWatchRoute } from './watch-stream.ts';
 import { webApp } from './web.ts';
 
 export { BODY_LIMIT_BYTES };
@@ -51,7 +52,12 @@ export type ServerDeps = {
   jobQueues?: JobQueueSource;
   /** A built web app (apps/web/dist) to serve at `/` and `/console`; unset: none. */
   webRoot?: string;
+  /** How often open `queue.watch` streams get a `ping` event; WATCH_PING_MS unless a test says otherwise. */
+  watchPingMs?: number;
 };
+
+/** A `ping` event on every open `queue.watch` stream this often, so proxies do not cut an idle one (API.md). */
+export const WATCH_PING_MS = 15_000;
 
 /** Calls in one batched request unless TRPC_MAX_BATCH says otherwise. */
 export const DEFAULT_MAX_BATCH = 10;
@@ -109,9 +115,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   if (deps.webRoot) await app.register(webApp, { root: deps.webRoot });
 
+  const createContext = createContextFactory(deps.inner);
   const trpcOptions = {
     router: appRouter,
-    createContext: createContextFactory(deps.inner),
+    createContext,
     onError({ error, path, req }) {
       const reason = reasonOf(error);
       const status = getHTTPStatusCodeFromError(error);
@@ -133,6 +140,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply;
   });
   await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
+  // queue.watch's streams on a route of their own: the same procedure and frames, a fraction of the memory
+  // (watch-stream.ts). The streams share one fork of the EntityManager instead of one each (~2 KB per open
+  // stream): their guard and watch read and claim the token by prepared statements only (readTicketState,
+  // arrive), never loading an entity, so the identity map and unit of work a fork keeps apart stay empty.
+  const streamsEm = deps.inner.em.fork();
+  registerWatchRoute(app, {
+    prefix: TRPC_PREFIX,
+    trpcOptions,
+    createContext: (opts) => createContext(opts, streamsEm),
+    pingMs: deps.watchPingMs ?? WATCH_PING_MS,
+  });
   return app;
 }
 

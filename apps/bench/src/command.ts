@@ -39,6 +39,9 @@ type Flags = {
   /** true: the report as JSON on stdout; a file name: the tables on stdout and the JSON in that file. */
   json?: string | true;
   keep?: boolean;
+  streams: number;
+  statusClients: number;
+  connectRate: number;
 };
 
 export function registerBenchCommands(program: Command, runtime: () => Promise<BenchRuntime>): void {
@@ -89,8 +92,21 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
     .option('--database-url <url>', 'the database the API runs on (default: DATABASE_URL, else the embedded one)')
     .option('--json [file]', 'print the figures as JSON instead of tables; with a file name, print the tables and write the JSON there')
     .option('--keep', 'keep the concerts the bench creates (by default they are removed after the run, a failed or interrupted one too)')
+    .option(
+      '--streams <n>',
+      'streams scenario: queue.watch streams to open on the API (one process; needs its TOKEN_SECRET)',
+      positive,
+      10_000,
+    )
+    .option('--status-clients <n>', 'streams scenario: clients polling queue.status beside the streams', positive, 16)
+    .option('--connect-rate <n>', 'streams scenario: streams opened per second at most', positive, 2_000)
     .action(async (flags: Flags) => {
       const rt = await runtime();
+      if (flags.scenario === 'streams') {
+        const { runStreamsCommand } = await import('./scenarios/streams-command.ts');
+        await runStreamsCommand(rt, flags);
+        return;
+      }
       const [
         { domainSettings, resolveDevSecret, resolveTokenSecret },
         { benchDatabase },

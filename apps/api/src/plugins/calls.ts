@@ -10,6 +10,15 @@ import type { CallOutcome } from '../metrics.ts';
 import { appRouter } from '../router.ts';
 
 export const TRPC_PREFIX = '/trpc';
+/** tRPC's route. `queue.status` and `queue.watch` also have routes of their own, counted in /metrics as this one. */
+export const TRPC_ROUTE = `${TRPC_PREFIX}/:path`;
+
+/** The route pattern a request is counted under: a procedure's own route (`/trpc/queue.watch`) as tRPC's. */
+export function routeLabel(req: FastifyRequest): string {
+  const route = req.routeOptions.url;
+  if (route === undefined) return 'unmatched';
+  return route.startsWith(`${TRPC_PREFIX}/`) ? TRPC_ROUTE : route;
+}
 
 export type Calls = {
   /** The error of one call of the request (tRPC's onError). */
@@ -55,11 +64,11 @@ export function createCalls(): Calls {
 /** The tRPC procedures a request calls: `/trpc/a.b,c.d?batch=1` → ['a.b', 'c.d']; [] for other routes. */
 export function procedurePaths(req: FastifyRequest): string[] {
   const route = req.routeOptions.url;
-  if (route === `${TRPC_PREFIX}/:path`) {
+  if (route === TRPC_ROUTE) {
     const params = req.params as { path?: unknown };
     return typeof params.path === 'string' ? params.path.split(',') : [];
   }
-  // a procedure served on a route of its own (`/trpc/queue.status`, waiting-status.ts)
+  // a procedure served on a route of its own (`/trpc/queue.status`, `/trpc/queue.watch`)
   if (route?.startsWith(`${TRPC_PREFIX}/`)) return [route.slice(TRPC_PREFIX.length + 1)];
   return [];
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { AdmissionMemory, DatabaseProbe, EntityManager } from '@frontrow/core';
 import { type JobQueueSource, createMetrics } from '../metrics.ts';
-import { type Calls, procedurePaths } from './calls.ts';
+import { type Calls, procedurePaths, routeLabel } from './calls.ts';
 import { isEventStream } from './streams.ts';
 
 export type MetricsOptions = {
@@ -33,7 +33,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
     if (reply.statusCode === 200 && procedurePaths(req).length > 0) app.databaseState.answered();
     metrics.observeRequest({
       method: req.method,
-      route: req.routeOptions.url ?? 'unmatched',
+      route: routeLabel(req),
       status: reply.statusCode,
       seconds: reply.elapsedTime / 1000,
       streamed: isEventStream(reply),
