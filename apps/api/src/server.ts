@@ -135,6 +135,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const admissionMemory = deps.inner.admissions;
   const metrics = createMetrics({
     em: deps.orm.em,
+    clock: deps.inner.clock,
     boss: deps.jobQueues,
     timeoutMs: PROBE_TIMEOUT_MS,
     traffic: { roundTrips: roundTrips.read, ...(admissionMemory ? { admissionReads: () => admissionMemory.counts.reads } : {}) },

@@ -1,4 +1,5 @@
 /** The invariants of docs/ARCHITECTURE.md#invariants, checked in the database after a run for the concerts the bench played. */
+import { LIVE_HOLD_SQL } from '@frontrow/core';
 import type { BenchDatabase } from './database.ts';
 
 export type InvariantCheck = { name: string; passed: boolean; detail: string };
@@ -26,7 +27,7 @@ export async function checkInvariants(db: BenchDatabase, concertIds: string[], f
     await rows(
       `select r.schedule_id, u.n, count(*) as reservations
          from reservation r cross join unnest(r.seat_numbers) as u(n)
-        where r.concert_id = any(?::bigint[]) and (r.status = 'CONFIRMED' or (r.status = 'HELD' and r.expires_at > now()))
+        where r.concert_id = any(?::bigint[]) and (r.status = 'CONFIRMED' or ${LIVE_HOLD_SQL('r', 'now()')})
         group by r.schedule_id, u.n having count(*) > 1`,
     ),
     (o) => `seats in two live reservations: ${JSON.stringify(o)}`,

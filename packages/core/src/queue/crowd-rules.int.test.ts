@@ -1,6 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
-import { ADMISSION_OPEN_SQL, type ConcertCrowdColumns, ENTRY_OPEN_SQL, admissionHalt, entryRefusal } from './crowd-rules.ts';
+import { QUEUE_TOKEN_STATUSES, type QueueTokenStatus } from '@frontrow/db';
+import {
+  ADMISSION_OPEN_SQL,
+  ADMITTED_TOKEN_SQL,
+  type ConcertCrowdColumns,
+  ENTRY_OPEN_SQL,
+  LAPSED_TOKEN_SQL,
+  admissionHalt,
+  effectiveStatus,
+  entryRefusal,
+  isAdmittedToken,
+  isLapsedToken,
+} from './crowd-rules.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -44,6 +56,44 @@ describe('crowd rules: each function and its SQL fragment agree', () => {
         entry: entryRefusal(concert) === null,
         admission: admissionHalt(concert) === null,
       });
+    }
+  });
+
+  it('an admitted token and a lapsed one (isAdmittedToken, ADMITTED_TOKEN_SQL; the lapsed forms): each status, around activeUntil', async () => {
+    const now = new Date('2030-01-01T00:00:00.000Z');
+    // exactly at the deadline, one millisecond and one second either side
+    const edges = [-1000, -1, 0, 1, 1000].map((ms) => new Date(now.getTime() + ms));
+    const tokens: { status: QueueTokenStatus; activeUntil: Date | null }[] = [];
+    for (const status of QUEUE_TOKEN_STATUSES) {
+      // an ACTIVE token always has a deadline (queue_token_active_has_deadline); the others may keep an old one
+      if (status !== 'ACTIVE') tokens.push({ status, activeUntil: null });
+      for (const activeUntil of edges) tokens.push({ status, activeUntil });
+    }
+    for (const token of tokens) {
+      const [row] = await db.orm.em.fork().execute<{ admitted: boolean; lapsed: boolean }[]>(
+        `select ${ADMITTED_TOKEN_SQL('t', '?::timestamptz')} as admitted, ${LAPSED_TOKEN_SQL('t', '?::timestamptz')} as lapsed
+           from (select ?::text as status, ?::timestamptz as active_until) t`,
+        [now, now, token.status, token.activeUntil],
+      );
+      const admitted = isAdmittedToken(token, now);
+      const lapsed = isLapsedToken(token, now);
+      expect({ token, admitted: row?.admitted, lapsed: row?.lapsed }).toEqual({ token, admitted, lapsed });
+      expect(admitted && lapsed).toBe(false);
+      // what the guard reads: a lapsed token is EXPIRED, an admitted one ACTIVE
+      const effective = effectiveStatus(
+        {
+          status: token.status,
+          active_until: token.activeUntil,
+          expired_reason: null,
+          activated_at: null,
+          claimed_at: null,
+          pre_ticket: null,
+        },
+        { sales_closed_at: null, arrival_seconds: 60, sales_open_at: null, opened_at: null },
+        now,
+      );
+      if (admitted) expect(effective.status).toBe('ACTIVE');
+      if (lapsed) expect(effective).toEqual({ status: 'EXPIRED', expiredReason: null });
     }
   });
 });
