@@ -7,11 +7,15 @@ import {
   type ConcertCrowdColumns,
   ENTRY_OPEN_SQL,
   LAPSED_TOKEN_SQL,
+  NO_SHOW_SQL,
+  PRE_QUEUE_SQL,
   admissionHalt,
   effectiveStatus,
   entryRefusal,
   isAdmittedToken,
   isLapsedToken,
+  isNoShow,
+  isPreQueue,
 } from './crowd-rules.ts';
 
 let db: TestDatabase;
@@ -51,10 +55,17 @@ describe('crowd rules: each function and its SQL fragment agree', () => {
                         ?::timestamptz as sales_open_at, ?::timestamptz as opened_at) c`,
         [concert.paused, concert.sales_closed_at, concert.sold_out, concert.sales_open_at, concert.opened_at],
       );
-      expect({ concert, entry: row?.entry_open, admission: row?.admission_open }).toEqual({
+      const [pre] = await db.orm.em
+        .fork()
+        .execute<{ pre_queue: boolean }[]>(
+          `select ${PRE_QUEUE_SQL('c')} as pre_queue from (select ?::timestamptz as sales_open_at, ?::timestamptz as opened_at) c`,
+          [concert.sales_open_at, concert.opened_at],
+        );
+      expect({ concert, entry: row?.entry_open, admission: row?.admission_open, preQueue: pre?.pre_queue }).toEqual({
         concert,
         entry: entryRefusal(concert) === null,
         admission: admissionHalt(concert) === null,
+        preQueue: isPreQueue(concert),
       });
     }
   });
@@ -94,6 +105,27 @@ describe('crowd rules: each function and its SQL fragment agree', () => {
       );
       if (admitted) expect(effective.status).toBe('ACTIVE');
       if (lapsed) expect(effective).toEqual({ status: 'EXPIRED', expiredReason: null });
+    }
+  });
+
+  it('a no-show (isNoShow, NO_SHOW_SQL): each status, claimed or not, around the end of the arrival window', async () => {
+    const now = new Date('2030-01-01T00:00:00.000Z');
+    const arrival = 60;
+    // admitted so that the window ends exactly now, one millisecond and one second either side; or never admitted
+    const admissions = [-1000, -1, 0, 1, 1000].map((ms) => new Date(now.getTime() - arrival * 1000 + ms));
+    for (const status of QUEUE_TOKEN_STATUSES) {
+      for (const activated_at of [null, ...admissions]) {
+        for (const claimed_at of [null, now]) {
+          const token = { status, active_until: null, expired_reason: null, activated_at, claimed_at, pre_ticket: null };
+          const [row] = await db.orm.em.fork().execute<{ no_show: boolean }[]>(
+            `select ${NO_SHOW_SQL('t', 'c', '?::timestamptz')} as no_show
+               from (select ?::text as status, ?::timestamptz as activated_at, ?::timestamptz as claimed_at) t,
+                    (select ?::int as arrival_seconds) c`,
+            [now, status, activated_at, claimed_at, arrival],
+          );
+          expect({ token, noShow: row?.no_show }).toEqual({ token, noShow: isNoShow(token, { arrival_seconds: arrival }, now) });
+        }
+      }
     }
   });
 });

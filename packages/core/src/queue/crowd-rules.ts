@@ -58,7 +58,8 @@ export type TokenAdmission = { status: QueueTokenStatus | null; activeUntil: Dat
  * admitted (`queue status`, `/metrics`, the bench): `ADMITTED_TOKEN_SQL` is the same test in SQL.
  */
 export function isAdmittedToken(token: TokenAdmission, now: Date): boolean {
-  return token.status === 'ACTIVE' && token.activeUntil !== null && token.activeUntil !== undefined && new Date(token.activeUntil) > now;
+  // no deadline reads as the epoch: never admitted (an ACTIVE row always has one, queue_token_active_has_deadline)
+  return token.status === 'ACTIVE' && new Date(token.activeUntil ?? 0) > now;
 }
 
 /** `isAdmittedToken` in SQL, for token alias `t` and a timestamptz expression `now` (a parameter, or `now()`). */
