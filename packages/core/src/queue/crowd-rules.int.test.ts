@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
+import { concertWithDates } from '../booking/booking-fixtures.ts';
 import { QUEUE_TOKEN_STATUSES, type QueueTokenStatus } from '@frontrow/db';
 import {
   ADMISSION_OPEN_SQL,
   ADMITTED_TOKEN_SQL,
+  CONCERT_CROWD_COLUMNS,
   type ConcertCrowdColumns,
   ENTRY_OPEN_SQL,
   LAPSED_TOKEN_SQL,
   NO_SHOW_SQL,
   PRE_QUEUE_SQL,
+  SOLD_OUT_SQL,
+  TOKEN_CROWD_COLUMNS,
   admissionHalt,
   effectiveStatus,
   entryRefusal,
@@ -127,5 +131,57 @@ describe('crowd rules: each function and its SQL fragment agree', () => {
         }
       }
     }
+  });
+
+  it('the crowd column lists select exactly the crowd columns of a token and its concert', async () => {
+    const { concertId } = await concertWithDates(db.orm, ['2031-01-01']);
+    const [row] = await db.orm.em
+      .fork()
+      .execute<Record<string, unknown>[]>(
+        `select ${TOKEN_CROWD_COLUMNS('t')}, ${CONCERT_CROWD_COLUMNS('c')} from concert c left join queue_token t on t.concert_id = c.id where c.id = ?`,
+        [concertId],
+      );
+    expect(Object.keys(row ?? {}).sort()).toEqual(
+      [
+        ...['expired_reason', 'activated_at', 'claimed_at', 'pre_ticket'],
+        ...['paused', 'sales_closed_at', 'sold_out', 'admit_per_minute', 'arrival_seconds', 'sales_open_at', 'opened_at', 'opened_through'],
+      ].sort(),
+    );
+  });
+
+  it('sold out (SOLD_OUT_SQL): no seat of an upcoming performance AVAILABLE or HELD; a performance stops counting exactly at its start', async () => {
+    const { concertId, scheduleIds } = await concertWithDates(db.orm, ['2031-01-01', '2031-01-02']);
+    const [first, second] = [scheduleIds['2031-01-01'], scheduleIds['2031-01-02']];
+    const firstStarts = new Date('2031-01-01T10:00:00.000Z');
+    const before = new Date(firstStarts.getTime() - 1);
+    const em = db.orm.em.fork();
+    const soldOut = async (now: Date) =>
+      (await em.execute<{ sold_out: boolean }[]>(`select ${SOLD_OUT_SQL('?', '?::timestamptz')} as sold_out`, [concertId, now]))[0]
+        ?.sold_out;
+    const [owner] = await em.execute<{ id: string }[]>(
+      `insert into reservation (user_id, concert_id, schedule_id, seat_numbers, total_price, status, expires_at)
+       values (gen_random_uuid(), ?, ?, '{1}', 0, 'CONFIRMED', ?) returning id`,
+      [concertId, first, before],
+    );
+    const set = (status: string, where: string, params: unknown[]) =>
+      em.execute(`update seat set status = ?, reservation_id = ?, held_until = ? where ${where}`, [
+        status,
+        owner?.id,
+        status === 'HELD' ? before : null,
+        ...params,
+      ]);
+
+    expect(await soldOut(before)).toBe(false); // every seat AVAILABLE
+    await set('RESERVED', 'schedule_id = ? and number > 1', [first]);
+    await set('HELD', 'schedule_id = ?', [second]); // a HELD seat may come back, even a lapsed hold's
+    expect(await soldOut(before)).toBe(false);
+    await set('RESERVED', 'schedule_id = ?', [second]);
+    // only seat 1 of the first performance is AVAILABLE: it counts until that performance starts
+    expect(await soldOut(before)).toBe(false);
+    expect(await soldOut(firstStarts)).toBe(true);
+    await set('HELD', 'schedule_id = ? and number = 1', [first]);
+    expect(await soldOut(before)).toBe(false);
+    await set('RESERVED', 'schedule_id = ? and number = 1', [first]);
+    expect(await soldOut(new Date('2030-01-01T00:00:00.000Z'))).toBe(true);
   });
 });

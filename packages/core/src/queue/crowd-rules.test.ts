@@ -100,6 +100,13 @@ describe('effectiveStatus', () => {
     expect(effectiveStatus(waiting, open, now)).toEqual({ status: 'WAITING', expiredReason: null });
   });
 
+  it('only a WAITING token of a pre-queue is PRE_QUEUE: one that left before the opening stays CANCELLED', () => {
+    const preQueue = { ...open, sales_open_at: at(1_000) };
+    for (const status of ['CANCELLED', 'EXPIRED'] as const) {
+      expect(effectiveStatus(token({ status, active_until: null, activated_at: null }), preQueue, now).status).toBe(status);
+    }
+  });
+
   it('a final token keeps its status; only an EXPIRED one keeps its reason', () => {
     const closed = { ...open, sales_closed_at: now };
     expect(effectiveStatus(token({ status: 'EXPIRED', expired_reason: 'NO_SHOW' }), closed, now)).toEqual({

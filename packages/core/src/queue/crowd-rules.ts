@@ -90,7 +90,8 @@ export const PRE_QUEUE_SQL = (c: string) => `(${c}.sales_open_at is not null and
  * knows where it stands. Such a ticket's position is never computed from the ticket alone.
  */
 export function isShuffledTicket(concert: Pick<ConcertCrowdColumns, 'opened_through'>, issuedTicket: number): boolean {
-  return concert.opened_through !== null && issuedTicket <= Number(concert.opened_through);
+  // before an opening nothing was dealt: tickets start at 1
+  return issuedTicket <= Number(concert.opened_through ?? 0);
 }
 
 /** The opening is due: a pre-queue whose opening time has come (`now` ≥ `sales_open_at`). */
