@@ -57,7 +57,7 @@ export type SeatColumns = { status: SeatStatus; heldUntil: Date | string | null 
  * the worker ran. A HELD seat always has a `heldUntil` (`seat_hold_has_expiry`).
  */
 export function seatStatusAt(seat: SeatColumns, now: Date): SeatStatus {
-  if (seat.status === 'HELD' && seat.heldUntil !== null && seat.heldUntil !== undefined && new Date(seat.heldUntil) <= now) {
+  if (seat.status === 'HELD' && seat.heldUntil != null && new Date(seat.heldUntil) <= now) {
     return 'AVAILABLE';
   }
   return seat.status;

@@ -41,7 +41,7 @@ function reasonOf(fn: () => void): string {
     fn();
     return 'OK';
   } catch (error) {
-    if (isDomainError(error)) return error.reason;
+    if (isDomainError(error)) return `${error.reason}: ${error.message}`;
     throw error;
   }
 }
@@ -75,19 +75,19 @@ describe('assertAdmitted: only an ACTIVE token passes', () => {
   const state = (status: QueueTicketStatus) => ({ status }) as TicketState;
   it.each([
     ['ACTIVE', 'OK'],
-    ['WAITING', 'QUEUE_NOT_ADMITTED'],
-    ['PRE_QUEUE', 'QUEUE_NOT_ADMITTED'],
-    ['COMPLETED', 'TOKEN_EXPIRED'],
-    ['EXPIRED', 'TOKEN_EXPIRED'],
-    ['CANCELLED', 'TOKEN_EXPIRED'],
-  ] as const)('%s → %s', (status, reason) => {
-    expect(reasonOf(() => assertAdmitted(state(status)))).toBe(reason);
+    ['WAITING', 'QUEUE_NOT_ADMITTED: your token is still waiting in the queue'],
+    ['PRE_QUEUE', 'QUEUE_NOT_ADMITTED: your token is still waiting in the queue'],
+    ['COMPLETED', 'TOKEN_EXPIRED: your token is COMPLETED; enter the queue again'],
+    ['EXPIRED', 'TOKEN_EXPIRED: your token is EXPIRED; enter the queue again'],
+    ['CANCELLED', 'TOKEN_EXPIRED: your token is CANCELLED; enter the queue again'],
+  ] as const)('%s → %s', (status, answer) => {
+    expect(reasonOf(() => assertAdmitted(state(status)))).toBe(answer);
   });
 });
 
 describe('assertTicketConcert: a token belongs to one concert', () => {
   it('passes for its concert and is WRONG_CONCERT for another', () => {
     expect(reasonOf(() => assertTicketConcert({ concertId: '3' }, '3'))).toBe('OK');
-    expect(reasonOf(() => assertTicketConcert({ concertId: '3' }, '30'))).toBe('WRONG_CONCERT');
+    expect(reasonOf(() => assertTicketConcert({ concertId: '3' }, '30'))).toBe('WRONG_CONCERT: your token is for concert 3, not 30');
   });
 });
