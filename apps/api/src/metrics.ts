@@ -3,7 +3,7 @@
  * global one, so several servers in one process (tests, `pnpm start`) do not collide.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EntityManager } from '@frontrow/core';
+import { type Clock, type EntityManager, readConcertFigures } from '@frontrow/core';
 
 /** What /metrics reads of pg-boss: its queue table, counted by the supervising workers' monitor. */
 export type JobQueueSource = {
@@ -31,18 +31,6 @@ export type ApiMetrics = {
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-type QueueRow = {
-  concert_id: string;
-  waiting: string;
-  active: string;
-  admitted: string;
-  expired: string;
-  closed_out: string;
-  no_shows: string;
-};
-type ConcertRow = { concert_id: string; paused: boolean; sold_out: boolean; sales_closed: boolean };
-type BookingRow = { concert_id: string; holds: string; expired: string; payments: string; paid: string };
-
 /** This process's own database traffic, for the bench's round trips per call (docs/BENCHMARKS.md). */
 export type DatabaseTraffic = {
   /** Queries sent on the ORM's pool (countRoundTrips). */
@@ -53,6 +41,8 @@ export type DatabaseTraffic = {
 
 export function createMetrics(options: {
   em: EntityManager;
+  /** The clock the rules are judged by (an ACTIVE token past `activeUntil` is no longer active). */
+  clock: Clock;
   boss?: JobQueueSource;
   timeoutMs?: number;
   traffic?: DatabaseTraffic;
@@ -227,57 +217,30 @@ export function createMetrics(options: {
   ];
 
   async function readDatabase(): Promise<void> {
-    const connection = options.em.getConnection();
-    // two grouped reads, whatever the number of concerts, and the concerts' crowd flags
-    const [queueRows, bookingRows, concertRows] = await withTimeout(
-      Promise.all([
-        connection.execute<QueueRow[]>(
-          `select concert_id::text as concert_id,
-                  count(*) filter (where status = 'WAITING') as waiting,
-                  count(*) filter (where status = 'ACTIVE' and active_until > now()) as active,
-                  count(*) filter (where activated_at is not null) as admitted,
-                  count(*) filter (where status = 'EXPIRED') as expired,
-                  count(*) filter (where expired_reason = 'SALES_CLOSED') as closed_out,
-                  count(*) filter (where expired_reason = 'NO_SHOW') as no_shows
-             from queue_token group by concert_id`,
-        ),
-        connection.execute<BookingRow[]>(
-          `select r.concert_id::text as concert_id,
-                  count(*) as holds,
-                  count(*) filter (where r.status = 'EXPIRED') as expired,
-                  count(p.id) as payments,
-                  coalesce(sum(p.amount), 0) as paid
-             from reservation r left join payment p on p.reservation_id = r.id
-            group by r.concert_id`,
-        ),
-        connection.execute<ConcertRow[]>(
-          `select id::text as concert_id, paused, sold_out, sales_closed_at is not null as sales_closed from concert`,
-        ),
-      ]),
-      timeoutMs,
-    );
+    // core's figures (three grouped reads, whatever the number of concerts), judged by the API's clock
+    const figures = await withTimeout(readConcertFigures(options.em, options.clock.now()), timeoutMs);
     for (const series of domainSeries) series.reset();
-    for (const row of queueRows) {
-      const labels = { concert_id: row.concert_id };
-      waiting.set(labels, Number(row.waiting));
-      active.set(labels, Number(row.active));
-      admissions.inc(labels, Number(row.admitted));
-      tokenExpiries.inc(labels, Number(row.expired));
-      endedByClose.inc(labels, Number(row.closed_out));
-      noShows.inc(labels, Number(row.no_shows));
+    for (const row of figures.queue) {
+      const labels = { concert_id: row.concertId };
+      waiting.set(labels, row.waiting);
+      active.set(labels, row.active);
+      admissions.inc(labels, row.admitted);
+      tokenExpiries.inc(labels, row.expired);
+      endedByClose.inc(labels, row.closedOut);
+      noShows.inc(labels, row.noShows);
     }
-    for (const row of concertRows) {
-      const labels = { concert_id: row.concert_id };
+    for (const row of figures.flags) {
+      const labels = { concert_id: row.concertId };
       paused.set(labels, row.paused ? 1 : 0);
-      soldOut.set(labels, row.sold_out ? 1 : 0);
-      salesClosed.set(labels, row.sales_closed ? 1 : 0);
+      soldOut.set(labels, row.soldOut ? 1 : 0);
+      salesClosed.set(labels, row.salesClosed ? 1 : 0);
     }
-    for (const row of bookingRows) {
-      const labels = { concert_id: row.concert_id };
-      holds.inc(labels, Number(row.holds));
-      holdExpiries.inc(labels, Number(row.expired));
-      payments.inc(labels, Number(row.payments));
-      paidWon.inc(labels, Number(row.paid));
+    for (const row of figures.bookings) {
+      const labels = { concert_id: row.concertId };
+      holds.inc(labels, row.holds);
+      holdExpiries.inc(labels, row.expiredHolds);
+      payments.inc(labels, row.payments);
+      paidWon.inc(labels, row.paid);
     }
   }
 

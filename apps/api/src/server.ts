@@ -107,6 +107,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     calls,
     jobQueues: deps.jobQueues,
     admissions: deps.inner.admissions,
+    clock: deps.inner.clock,
     timeoutMs: PROBE_TIMEOUT_MS,
   });
   await app.register(log.plugin);

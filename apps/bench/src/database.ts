@@ -3,7 +3,15 @@
  * scenario, the samples of ACTIVE tokens, the timestamps behind admission latency and hold-expiry lag.
  * Never on the measured path: the API is measured only through its wire contract.
  */
-import { type CreatedConcert, createConcert, type DomainSettings, noJobs, systemClock } from '@frontrow/core';
+import {
+  ADMITTED_TOKEN_SQL,
+  type CreatedConcert,
+  createConcert,
+  type DomainSettings,
+  noJobs,
+  SEAT_FREE_SQL,
+  systemClock,
+} from '@frontrow/core';
 import { type MikroORM, ticketSequenceName } from '@frontrow/db';
 
 export type BenchConcertOptions = {
@@ -90,7 +98,7 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
     },
     async activeCount(concertId) {
       const [row] = await query<{ n: string }>(
-        `select count(*) as n from queue_token where concert_id = ? and status = 'ACTIVE' and active_until > now()`,
+        `select count(*) as n from queue_token t where t.concert_id = ? and ${ADMITTED_TOKEN_SQL('t', 'now()')}`,
         [concertId],
       );
       return Number(row?.n ?? 0);
@@ -139,7 +147,7 @@ export function benchDatabase(orm: MikroORM, settings: DomainSettings): BenchDat
     async availableSeats(concertId) {
       const [row] = await query<{ n: string }>(
         `select count(*) as n from seat s join schedule d on d.id = s.schedule_id
-          where d.concert_id = ? and (s.status = 'AVAILABLE' or (s.status = 'HELD' and s.held_until <= now()))`,
+          where d.concert_id = ? and ${SEAT_FREE_SQL('s', 'now()')}`,
         [concertId],
       );
       return Number(row?.n ?? 0);

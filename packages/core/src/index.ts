@@ -9,6 +9,7 @@ export * from './concert/create-concert.ts';
 export * from './concert/list-concerts.ts';
 export * from './concert/demo-concert.ts';
 export * from './concert/seat-counts.ts';
+export * from './concert/concert-figures.ts';
 export * from './queue/token-signer.ts';
 export * from './queue/position.ts';
 export * from './queue/ticket.ts';

@@ -13,6 +13,15 @@ export const wellFormedText = z
   .string()
   .refine((value) => value.isWellFormed() && !value.includes('\0'), { message: WELL_FORMED_TEXT_MESSAGE, abort: true });
 
+/**
+ * A bigint key on the wire (API.md): its decimal, no leading zero, at most 18 digits, so PostgreSQL never
+ * rejects it as out of range. Every id an input names (a concert, a reservation, a token) is one.
+ */
+export const DECIMAL_ID = /^[1-9][0-9]{0,17}$/;
+
+/** A well-formed text that is a `DECIMAL_ID`, refused with `message` otherwise. */
+export const decimalIdSchema = (message: string) => wellFormedText.regex(DECIMAL_ID, message);
+
 type Issue = Parameters<z.core.$ZodErrorMap>[0];
 
 const ARTICLE = /^[aeiou]/;

@@ -1,6 +1,8 @@
 /**
  * The invariants of docs/ARCHITECTURE.md#invariants, checked in the database after a run for the concerts it
- * played: one module for every run that checks them (the bench after each run, the end-to-end test).
+ * played: one module for every run that checks them (the bench after each run, the end-to-end test). The
+ * checks state each rule in SQL of their own, on purpose: an oracle that borrowed core's fragments (and db
+ * cannot import core) would agree with a broken fragment instead of catching it.
  */
 
 /** A query with `?` placeholders (MikroORM's connection `execute`, the bench's database). */

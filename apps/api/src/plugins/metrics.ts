@@ -4,13 +4,15 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AdmissionMemory, DatabaseProbe, EntityManager } from '@frontrow/core';
+import type { AdmissionMemory, Clock, DatabaseProbe, EntityManager } from '@frontrow/core';
 import { type JobQueueSource, createMetrics } from '../metrics.ts';
 import { type Calls, procedurePaths, routeLabel } from './calls.ts';
 import { isEventStream } from './streams.ts';
 
 export type MetricsOptions = {
   em: EntityManager;
+  /** The concerts' figures are counted as of this clock (the procedures' own), not the database's. */
+  clock: Clock;
   database: DatabaseProbe;
   calls: Calls;
   /** pg-boss, read for the job series. */
@@ -24,6 +26,7 @@ export const metricsPlugin = fp(async (app: FastifyInstance, options: MetricsOpt
   const { admissions, calls } = options;
   const metrics = createMetrics({
     em: options.em,
+    clock: options.clock,
     boss: options.jobQueues,
     timeoutMs: options.timeoutMs,
     traffic: { roundTrips: options.database.roundTrips, ...(admissions ? { admissionReads: () => admissions.counts.reads } : {}) },

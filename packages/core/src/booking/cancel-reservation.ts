@@ -4,7 +4,7 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
 import { inTransaction } from '../unit-of-work.ts';
-import { reservationIdSchema } from './hold-rules.ts';
+import { isLiveHold, liveHoldWhere, reservationIdSchema } from './hold-rules.ts';
 import { releaseReservation } from './release-reservation.ts';
 
 export const cancelReservationInput = z.object({ reservationId: reservationIdSchema });
@@ -40,7 +40,7 @@ export async function cancelReservation(
     if (reservation.status === 'CONFIRMED') {
       throw new DomainError('RESERVATION_NOT_PAYABLE', `reservation ${reservation.id} is paid and cannot be cancelled`);
     }
-    if (!reservation.isLiveHoldAt(now)) throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${reservation.id} has expired`);
+    if (!isLiveHold(reservation, now)) throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${reservation.id} has expired`);
 
     await releaseReservation(em, reservation, 'CANCELLED');
     // a cancelled hold extends nothing: the token keeps what its admission and its other live holds give it
@@ -49,8 +49,7 @@ export async function cancelReservation(
         id: { $ne: reservation.id },
         userId: holder.userId,
         concert: reservation.concert,
-        status: 'HELD',
-        expiresAt: { $gt: now },
+        ...liveHoldWhere(now),
       });
       const concert = await em.findOneOrFail(Concert, reservation.concert.id);
       token.shortenAfterCancel(

@@ -1,6 +1,7 @@
 import { LockMode, Reservation, type ReservationStatus } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
+import { isLiveHold } from './hold-rules.ts';
 import { releaseReservation } from './release-reservation.ts';
 
 export type ExpireHoldResult =
@@ -22,7 +23,7 @@ export async function expireHold(deps: Pick<Deps, 'em' | 'clock'>, reservationId
     const reservation = await em.findOne(Reservation, { id: reservationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!reservation) return { outcome: 'missing' };
     if (reservation.status !== 'HELD') return { outcome: 'settled', status: reservation.status };
-    if (reservation.isLiveHoldAt(now)) return { outcome: 'not-due', expiresAt: reservation.expiresAt };
+    if (isLiveHold(reservation, now)) return { outcome: 'not-due', expiresAt: reservation.expiresAt };
 
     await releaseReservation(em, reservation, 'EXPIRED');
     await em.flush();

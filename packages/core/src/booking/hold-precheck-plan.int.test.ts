@@ -43,14 +43,13 @@ describe('the sold-out hold precheck', () => {
 
     const plan = await db.orm.em
       .getConnection()
-      .execute<{ 'QUERY PLAN': unknown }[]>(`explain (format json) execute frontrow_hold_precheck(?, ?, ?, ?, ?, ?, ?)`, [
+      .execute<{ 'QUERY PLAN': unknown }[]>(`explain (format json) execute frontrow_hold_precheck(?, ?, ?, ?, ?, ?)`, [
         holder.tokenId,
         concert.concertId,
         DATE,
         clock.now(),
         '{1,2}',
         holder.userId,
-        4,
       ]);
     const text = JSON.stringify(plan);
     expect(text).toContain('reservation_user_concert_live_until');

@@ -7,7 +7,15 @@ import {
 } from '@mikro-orm/core';
 import { Reservation, Seat } from '@frontrow/db';
 import { isDomainError } from '../errors.ts';
-import { assertWithinHoldLimit, holdExpiresAt, reservationIdSchema, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
+import {
+  assertWithinHoldLimit,
+  holdExpiresAt,
+  isSeatFreeAt,
+  reservationIdSchema,
+  seatConflictAsUnavailable,
+  seatNumbersSchema,
+  seatStatusAt,
+} from './hold-rules.ts';
 
 describe('hold rules', () => {
   it('a user may hold at most 4 seats in a concert: up to the limit passes, past it is HOLD_LIMIT_EXCEEDED', () => {
@@ -17,6 +25,14 @@ describe('hold rules', () => {
     expect(() => assertWithinHoldLimit(0, 5)).toThrow(expect.objectContaining({ reason: 'HOLD_LIMIT_EXCEEDED' }));
     // the refusal says what the user holds and what the limit is
     expect(() => assertWithinHoldLimit(3, 2)).toThrow(/you hold 3 seat\(s\).*2 more.*limit of 4/);
+  });
+
+  it('a HELD seat with no expiry (seat_hold_has_expiry forbids one) stays HELD: a missing date never frees a seat', () => {
+    const now = new Date('2030-01-01T00:00:00Z');
+    for (const heldUntil of [null, undefined]) {
+      expect(seatStatusAt({ status: 'HELD', heldUntil }, now)).toBe('HELD');
+      expect(isSeatFreeAt({ status: 'HELD', heldUntil }, now)).toBe(false);
+    }
   });
 
   it('a hold lapses HOLD_TTL_SECONDS after it is taken', () => {
@@ -31,7 +47,7 @@ describe('hold rules', () => {
   });
 
   it('a reservation id is the decimal of a bigint key, never something PostgreSQL would reject', () => {
-    expect(reservationIdSchema.safeParse('42').success).toBe(true);
+    for (const good of ['42', '7', '9'.repeat(18)]) expect(reservationIdSchema.safeParse(good).success, good).toBe(true);
     for (const bad of ['', '0', '-1', '1.5', 'abc', '042', '1'.repeat(19)])
       expect(reservationIdSchema.safeParse(bad).success, bad).toBe(false);
   });

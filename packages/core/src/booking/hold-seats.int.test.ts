@@ -277,6 +277,21 @@ describe('holdSeats', () => {
     expect(await outcomeOf(holdSeats(deps, lapsing, { concertId: concert.concertId, date: DATE, seatNumbers: [1] }))).toBe('TOKEN_EXPIRED');
   });
 
+  it('a lapsed token asking for a taken seat is TOKEN_EXPIRED, not SEAT_UNAVAILABLE: the read before the lock answers only for an admitted token', async () => {
+    const clock = manualClock();
+    const deps = testDeps(db.orm, { clock });
+    const concert = await concertWithDates(db.orm, [DATE]);
+    const [holder] = await admittedHolders(db.orm, clock, concert.concertId, 1, 600);
+    const [lapsing] = await admittedHolders(db.orm, clock, concert.concertId, 1, 60);
+    if (!holder || !lapsing) throw new Error('no users');
+    await holdSeats(deps, holder, { concertId: concert.concertId, date: DATE, seatNumbers: [1] });
+    clock.advance(60_000); // exactly at the lapsing token's activeUntil; seat 1 is held for 240 s more
+    expect(await outcomeOf(holdSeats(deps, lapsing, { concertId: concert.concertId, date: DATE, seatNumbers: [1] }))).toBe('TOKEN_EXPIRED');
+    expect(await outcomeOf(holdSeats(deps, holder, { concertId: concert.concertId, date: DATE, seatNumbers: [1] }))).toBe(
+      'SEAT_UNAVAILABLE',
+    );
+  });
+
   it('queue.leave releases the leaver’s holds: reservations CANCELLED, seats AVAILABLE, a sold seat untouched', async () => {
     const clock = manualClock();
     const deps = testDeps(db.orm, { clock });

@@ -15,7 +15,22 @@ import {
 import type { TokenClaims } from '../queue/token-signer.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { concertIdSchema } from '../queue/concert-id.ts';
-import { MAX_SEATS_PER_USER, assertWithinHoldLimit, holdExpiresAt, seatConflictAsUnavailable, seatNumbersSchema } from './hold-rules.ts';
+import { ADMITTED_TOKEN_SQL, isAdmittedToken } from '../queue/crowd-rules.ts';
+import {
+  LIVE_HELD_SEATS_SQL,
+  SEAT_TAKEN_SQL,
+  UPCOMING_SQL,
+  WITHIN_HOLD_LIMIT_SQL,
+  assertWithinHoldLimit,
+  holdExpiresAt,
+  isSeatFreeAt,
+  isUpcoming,
+  lapsedHoldWhere,
+  liveHeldSeats,
+  liveHoldWhere,
+  seatConflictAsUnavailable,
+  seatNumbersSchema,
+} from './hold-rules.ts';
 
 export const holdSeatsInput = z.object({ concertId: concertIdSchema, date: isoDate, seatNumbers: seatNumbersSchema });
 
@@ -70,20 +85,17 @@ export async function holdSeats(
     // with its concert (no lock on either): the concert's active time bounds what the hold extends
     const schedule = await em.findOne(Schedule, { concert: input.concertId, date: input.date }, { populate: ['concert'] });
     // a performance that has started is no longer on sale
-    if (!schedule || schedule.startsAt <= now) {
+    if (!schedule || !isUpcoming(schedule, now)) {
       throw new DomainError('SCHEDULE_NOT_FOUND', `no upcoming performance of concert ${input.concertId} on ${input.date}`);
     }
 
-    const live = await em.find(Reservation, { userId: holder.userId, concert: input.concertId, status: 'HELD', expiresAt: { $gt: now } });
-    assertWithinHoldLimit(
-      live.reduce((sum, r) => sum + r.seatNumbers.length, 0),
-      numbers.length,
-    );
+    const live = await em.find(Reservation, { userId: holder.userId, concert: input.concertId, ...liveHoldWhere(now) });
+    assertWithinHoldLimit(liveHeldSeats(live, now), numbers.length);
 
     // lapsed holds on the wanted seats, locked before their seats (reservation, then seat)
     const stale = await em.find(
       Reservation,
-      { schedule, status: 'HELD', expiresAt: { $lte: now }, seatNumbers: { $overlap: numbers } },
+      { schedule, ...lapsedHoldWhere(now), seatNumbers: { $overlap: numbers } },
       { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } },
     );
     const staleIds = stale.map((r) => r.id);
@@ -110,7 +122,7 @@ export async function holdSeats(
       status: 'HELD',
       expiresAt,
     });
-    for (const seat of wanted) seat.holdFor(reservation, expiresAt, now);
+    for (const seat of wanted) seat.holdFor(reservation, expiresAt);
     // invariant 5: an admitted user can pay for what they hold, within the cap of one hold past the active time
     token.extendForHold([...live.map((r) => r.expiresAt), expiresAt], schedule.concert.activeTtlSeconds, deps.settings.holdTtlSeconds);
 
@@ -149,14 +161,13 @@ async function takenSeat(em: EntityManager, holder: Holder, input: HoldSeats, no
   return (await readHoldRow(em, holder, input, now))?.taken_seat ?? null;
 }
 
-/** `$1` is the token; `$2`…`$7` the hold: concert, date, now, seats, user, the seat limit. */
+/** `$1` is the token; `$2`…`$6` the hold: concert, date, now, seats, user. Built from the rules' own fragments. */
 const HOLD_PRECHECK_SQL = ticketStateSqlWith(`(
         select s.number from seat s join schedule d on d.id = s.schedule_id
-         where d.concert_id = $2 and d.date = $3::date and d.starts_at > $4 and s.number = any($5::int[])
-           and (s.status = 'RESERVED' or (s.status = 'HELD' and s.held_until > $4))
-           and t.user_id = $6 and t.concert_id = $2 and t.status = 'ACTIVE' and t.active_until > $4
-           and (select coalesce(sum(cardinality(r.seat_numbers)), 0) from reservation r
-                 where r.user_id = $6 and r.concert_id = $2 and r.status = 'HELD' and r.expires_at > $4) + cardinality($5::int[]) <= $7
+         where d.concert_id = $2 and d.date = $3::date and ${UPCOMING_SQL('d', '$4')} and s.number = any($5::int[])
+           and ${SEAT_TAKEN_SQL('s', '$4')}
+           and t.user_id = $6 and t.concert_id = $2 and ${ADMITTED_TOKEN_SQL('t', '$4')}
+           and ${WITHIN_HOLD_LIMIT_SQL(LIVE_HELD_SEATS_SQL('$6', '$2', '$4'), 'cardinality($5::int[])')}
          order by s.number limit 1) as taken_seat`);
 
 /**
@@ -178,7 +189,6 @@ async function readHoldRow(
     now,
     input.seatNumbers,
     holder.userId,
-    MAX_SEATS_PER_USER,
   ]);
   return rows[0];
 }
@@ -190,7 +200,7 @@ async function lockAdmittedToken(em: EntityManager, holder: Holder, now: Date): 
     throw new DomainError('TOKEN_INVALID', 'unknown queue token');
   }
   if (token.status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
-  if (!token.isAdmittedAt(now)) throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
+  if (!isAdmittedToken(token, now)) throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
   // holding is showing up: the slot is claimed (if no read claimed it yet), in the hold's own flush
   token.claimedAt ??= now;
   return token;
@@ -202,7 +212,7 @@ async function lockAdmittedToken(em: EntityManager, holder: Holder, now: Date): 
  * so the seat is refused until that hold is expired. A seat left pointing at a finished reservation is free.
  */
 async function assertHoldable(em: EntityManager, seat: Seat, staleIds: string[], now: Date): Promise<void> {
-  if (!seat.isFreeAt(now)) throw new DomainError('SEAT_UNAVAILABLE', `seat ${seat.number} is taken; pick another`);
+  if (!isSeatFreeAt(seat, now)) throw new DomainError('SEAT_UNAVAILABLE', `seat ${seat.number} is taken; pick another`);
   const owner = seat.reservation;
   if (seat.status !== 'HELD' || !owner || staleIds.includes(owner.id)) return;
   const current = await em.findOne(Reservation, { id: owner.id });

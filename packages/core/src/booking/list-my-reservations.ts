@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Payment, Reservation, type ReservationStatus } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
+import { isLiveHold } from './hold-rules.ts';
 
 export const listMyReservationsInput = z.object({
   userId: z.uuid(),
@@ -40,7 +41,7 @@ export async function listMyReservations(deps: Pick<Deps, 'em' | 'clock'>, raw: 
   const payments = await em.find(Payment, { reservation: { $in: reservations.map((r) => r.id) } });
   const paymentOf = new Map(payments.map((payment) => [payment.reservation.id, payment]));
   return reservations.map((reservation) => {
-    const live = reservation.isLiveHoldAt(now);
+    const live = isLiveHold(reservation, now);
     const payment = paymentOf.get(reservation.id);
     return {
       reservationId: reservation.id,

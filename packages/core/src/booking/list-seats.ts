@@ -5,6 +5,7 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { type TicketState, assertTicketConcert } from '../queue/ticket.ts';
 import { concertIdSchema } from '../queue/concert-id.ts';
+import { seatStatusAt } from './hold-rules.ts';
 import { assertConcertExists } from './list-available-dates.ts';
 
 export const listSeatsInput = z.object({ concertId: concertIdSchema, date: isoDate });
@@ -32,6 +33,6 @@ export async function listSeats(
   return {
     scheduleId: schedule.id,
     date: schedule.date,
-    seats: seats.map((seat) => ({ number: seat.number, price: seat.price, status: seat.statusAt(now) })),
+    seats: seats.map((seat) => ({ number: seat.number, price: seat.price, status: seatStatusAt(seat, now) })),
   };
 }

@@ -1,6 +1,7 @@
 import { Reservation } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { expireHold } from './expire-hold.ts';
+import { lapsedHoldWhere } from './hold-rules.ts';
 
 export type SweepResult = { found: number; expired: number };
 
@@ -11,11 +12,7 @@ export type SweepResult = { found: number; expired: number };
 export async function sweepHolds(deps: Pick<Deps, 'em' | 'clock'>, options: { limit: number }): Promise<SweepResult> {
   const lapsed = await deps.em
     .fork()
-    .find(
-      Reservation,
-      { status: 'HELD', expiresAt: { $lte: deps.clock.now() } },
-      { fields: ['id'], orderBy: { expiresAt: 'asc' }, limit: options.limit },
-    );
+    .find(Reservation, lapsedHoldWhere(deps.clock.now()), { fields: ['id'], orderBy: { expiresAt: 'asc' }, limit: options.limit });
   let expired = 0;
   for (const { id } of lapsed) {
     if ((await expireHold(deps, id)).outcome === 'expired') expired += 1;

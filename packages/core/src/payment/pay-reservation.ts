@@ -2,12 +2,14 @@ import { z } from 'zod';
 import type { PreparedTransaction, QueueTokenStatus, ReservationStatus } from '@frontrow/db';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
+import { isLiveHold } from '../booking/hold-rules.ts';
+import { isAdmittedToken } from '../queue/crowd-rules.ts';
 import { inSqlTransaction } from '../unit-of-work.ts';
 import { idempotencyKey, replayOnUniqueViolation } from '../wallet/idempotency.ts';
-import { wellFormedText } from '../text.ts';
+import { decimalIdSchema } from '../text.ts';
 
 /** A bigint key as the wire carries it: decimal, and small enough that PostgreSQL never rejects it. */
-const recordId = wellFormedText.regex(/^[1-9][0-9]{0,17}$/, 'expected a decimal id');
+const recordId = decimalIdSchema('expected a decimal id');
 
 /** What the client sends; who pays comes from the queue token. */
 export const payReservationInput = z.object({
@@ -82,11 +84,11 @@ async function pay(tx: PreparedTransaction, now: Date, input: Request): Promise<
   if (state.reservation_status !== 'HELD') {
     throw new DomainError('RESERVATION_NOT_PAYABLE', `reservation ${input.reservationId} is ${state.reservation_status}`);
   }
-  if (!(dateOf(state.expires_at) > now))
+  if (!isLiveHold({ status: state.reservation_status, expiresAt: state.expires_at }, now))
     throw new DomainError('HOLD_EXPIRED', `the hold of reservation ${input.reservationId} has expired`);
 
   if (state.token_status === 'WAITING') throw new DomainError('QUEUE_NOT_ADMITTED', 'your token is still waiting in the queue');
-  if (state.token_status !== 'ACTIVE' || state.active_until === null || !(dateOf(state.active_until) > now)) {
+  if (!isAdmittedToken({ status: state.token_status, activeUntil: state.active_until }, now)) {
     throw new DomainError('TOKEN_EXPIRED', 'your token is no longer active; enter the queue again');
   }
   if (state.token_concert_id !== state.reservation_concert_id) {

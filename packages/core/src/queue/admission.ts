@@ -79,11 +79,13 @@ export type Pacing = {
 export function paceAdmissions(pacing: Pacing): { allowed: number; nextAtAfter: (admitted: number) => Date } {
   const interval = 60_000 / pacing.admitPerMinute;
   const now = pacing.now.getTime();
-  const due = pacing.nextAt?.getTime();
+  // no schedule yet (the first admission) reads as infinitely far behind
+  const due = pacing.nextAt?.getTime() ?? Number.NEGATIVE_INFINITY;
   // behind schedule by at most the tolerance: catch up from the schedule; further behind (the first
   // admission, or the line or the rounds stopped a while): start afresh now, with no credit to burst
-  const start = due !== undefined && due >= now - PACING_TOLERANCE_SECONDS * 1000 ? due : now;
-  const paced = start > now ? 0 : Math.floor((now - start) / interval) + 1;
+  const start = due >= now - PACING_TOLERANCE_SECONDS * 1000 ? due : now;
+  // a schedule still ahead of now gives 0 or less here, which the clamp below makes 0
+  const paced = Math.floor((now - start) / interval) + 1;
   const allowed = Math.max(0, Math.min(paced, pacing.admitPerMinute - pacing.admittedInWindow));
   return { allowed, nextAtAfter: (admitted) => new Date(start + admitted * interval) };
 }

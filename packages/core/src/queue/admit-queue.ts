@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import { inTransaction } from '../unit-of-work.ts';
 import { ADMIT_RATE_WINDOW_SECONDS, admitRatePerMinute, nextAdmittedThrough, paceAdmissions, slotsToAdmit } from './admission.ts';
 import { readConcertQueue } from './concert-queue.ts';
-import { type AdmissionHalt, NO_SHOW_SQL, SOLD_OUT_SQL, admissionHalt, isOpeningDue } from './crowd-rules.ts';
+import { type AdmissionHalt, LAPSED_TOKEN_SQL, NO_SHOW_SQL, SOLD_OUT_SQL, admissionHalt, isOpeningDue } from './crowd-rules.ts';
 import { type Opening, openSales } from './open-sales.ts';
 
 export type AdmitQueueInput = { concertId: string };
@@ -52,7 +52,7 @@ export async function admitQueue(deps: Deps, input: AdmitQueueInput): Promise<Ad
 
     const expired = await em.execute<{ id: string }[]>(
       `update queue_token set status = 'EXPIRED', version = version + 1
-        where concert_id = ? and status = 'ACTIVE' and active_until <= ?
+        where concert_id = ? and ${LAPSED_TOKEN_SQL('queue_token', '?')}
         returning id`,
       [input.concertId, now],
     );

@@ -5,6 +5,7 @@
  * tested to agree (crowd-rules.int.test.ts).
  */
 import type { QueueExpiredReason, QueueTokenStatus } from '@frontrow/db';
+import { UPCOMING_SQL } from '../booking/hold-rules.ts';
 
 /** A ticket's status on the wire: a token's, or PRE_QUEUE (WAITING before the opening shuffle). */
 export const QUEUE_TICKET_STATUSES = ['PRE_QUEUE', 'WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;
@@ -48,6 +49,33 @@ export const CONCERT_CROWD_COLUMNS = (c: string) =>
 
 export type EffectiveStatus = { status: QueueTicketStatus; expiredReason: QueueExpiredReason | null };
 
+/** A token's admission columns, as an entity (`QueueToken`) or a row read in SQL has them. */
+export type TokenAdmission = { status: QueueTokenStatus | null; activeUntil: Date | string | null | undefined };
+
+/**
+ * Admitted (invariant 4): ACTIVE and not past `activeUntil` at `now`, whether or not the admitter has run.
+ * The one rule behind every guard, the hold's and the payment's lock-time checks and every count of the
+ * admitted (`queue status`, `/metrics`, the bench): `ADMITTED_TOKEN_SQL` is the same test in SQL.
+ */
+export function isAdmittedToken(token: TokenAdmission, now: Date): boolean {
+  // no deadline reads as the epoch: never admitted (an ACTIVE row always has one, queue_token_active_has_deadline)
+  return token.status === 'ACTIVE' && new Date(token.activeUntil ?? 0) > now;
+}
+
+/** `isAdmittedToken` in SQL, for token alias `t` and a timestamptz expression `now` (a parameter, or `now()`). */
+export const ADMITTED_TOKEN_SQL = (t: string, now: string) => `(${t}.status = 'ACTIVE' and ${t}.active_until > ${now})`;
+
+/**
+ * Lapsed: ACTIVE but no longer admitted (past `activeUntil`): the admitter, and the user's next entry,
+ * set it EXPIRED. An ACTIVE row always has an `activeUntil` (`queue_token_active_has_deadline`).
+ */
+export function isLapsedToken(token: TokenAdmission, now: Date): boolean {
+  return token.status === 'ACTIVE' && !isAdmittedToken(token, now);
+}
+
+/** `isLapsedToken` in SQL, for token alias `t` and a timestamptz expression `now` (the `queue_token_active` index's range). */
+export const LAPSED_TOKEN_SQL = (t: string, now: string) => `(${t}.status = 'ACTIVE' and ${t}.active_until <= ${now})`;
+
 /** The sale has a pre-queue that has not opened yet (the admitter's opening shuffle has not run). */
 export function isPreQueue(concert: Pick<ConcertCrowdColumns, 'sales_open_at' | 'opened_at'>): boolean {
   return concert.sales_open_at !== null && concert.opened_at === null;
@@ -62,7 +90,8 @@ export const PRE_QUEUE_SQL = (c: string) => `(${c}.sales_open_at is not null and
  * knows where it stands. Such a ticket's position is never computed from the ticket alone.
  */
 export function isShuffledTicket(concert: Pick<ConcertCrowdColumns, 'opened_through'>, issuedTicket: number): boolean {
-  return concert.opened_through !== null && issuedTicket <= Number(concert.opened_through);
+  // before an opening nothing was dealt: tickets start at 1
+  return issuedTicket <= Number(concert.opened_through ?? 0);
 }
 
 /** The opening is due: a pre-queue whose opening time has come (`now` ≥ `sales_open_at`). */
@@ -84,9 +113,7 @@ export function effectiveStatus(
   concert: Pick<ConcertCrowdColumns, 'sales_closed_at' | 'arrival_seconds' | 'sales_open_at' | 'opened_at'>,
   now: Date,
 ): EffectiveStatus {
-  if (token.status === 'ACTIVE' && (token.active_until === null || new Date(token.active_until) <= now)) {
-    return { status: 'EXPIRED', expiredReason: null };
-  }
+  if (isLapsedToken({ status: token.status, activeUntil: token.active_until }, now)) return { status: 'EXPIRED', expiredReason: null };
   if (isNoShow(token, concert, now)) return { status: 'EXPIRED', expiredReason: 'NO_SHOW' };
   if (token.status === 'WAITING' && concert.sales_closed_at !== null) return { status: 'EXPIRED', expiredReason: 'SALES_CLOSED' };
   if (token.status === 'WAITING' && isPreQueue(concert)) return { status: 'PRE_QUEUE', expiredReason: null };
@@ -141,4 +168,4 @@ export const ADMISSION_OPEN_SQL = (c: string) =>
  */
 export const SOLD_OUT_SQL = (concertParam: string, nowParam: string) =>
   `not exists (select 1 from schedule d join seat s on s.schedule_id = d.id
-                where d.concert_id = ${concertParam} and d.starts_at > ${nowParam} and s.status in ('AVAILABLE', 'HELD'))`;
+                where d.concert_id = ${concertParam} and ${UPCOMING_SQL('d', nowParam)} and s.status in ('AVAILABLE', 'HELD'))`;

@@ -7,7 +7,7 @@ import { DomainError } from '../errors.ts';
 import { replaying } from '../unit-of-work.ts';
 import { concertIdSchema } from './concert-id.ts';
 import { type ConcertQueueRow, concertQueueColumns, readConcertQueue } from './concert-queue.ts';
-import { ENTRY_OPEN_SQL, type EntryRefusal, NO_SHOW_SQL, entryRefusal } from './crowd-rules.ts';
+import { ENTRY_OPEN_SQL, type EntryRefusal, LAPSED_TOKEN_SQL, NO_SHOW_SQL, entryRefusal } from './crowd-rules.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
 import { type QueueTicket, type TicketState, ticketStateOf, toQueueTicket } from './ticket.ts';
 import type { TokenSigner } from './token-signer.ts';
@@ -57,7 +57,7 @@ export async function enterQueue(
         `update queue_token t
             set status = 'EXPIRED', expired_reason = case when ${NO_SHOW_SQL('t', 'c', '?::timestamptz')} then 'NO_SHOW' end, version = t.version + 1
            from concert c
-          where t.id = ? and c.id = t.concert_id and t.status = 'ACTIVE' and (t.active_until <= ? or ${NO_SHOW_SQL('t', 'c', '?::timestamptz')})`,
+          where t.id = ? and c.id = t.concert_id and t.status = 'ACTIVE' and (${LAPSED_TOKEN_SQL('t', '?')} or ${NO_SHOW_SQL('t', 'c', '?::timestamptz')})`,
         [now, lapsed, now, now],
       ),
     );

@@ -56,7 +56,7 @@ async function holdTwoSeats(concertId: string, userId: string): Promise<string> 
     status: 'HELD',
     expiresAt: until,
   });
-  for (const seat of seats) seat.holdFor(reservation, until, new Date());
+  for (const seat of seats) seat.holdFor(reservation, until);
   await em.flush();
   return reservation.id;
 }

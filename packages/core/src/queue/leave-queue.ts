@@ -3,6 +3,7 @@ import { releaseHoldsOf } from '../booking/release-holds.ts';
 import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { inTransaction } from '../unit-of-work.ts';
+import { isAdmittedToken } from './crowd-rules.ts';
 import { nudgeAdmission } from './nudge-admission.ts';
 import { type QueueTicket, type TicketState, toQueueTicket } from './ticket.ts';
 
@@ -26,7 +27,7 @@ export async function leaveQueue(deps: Deps, input: LeaveQueueInput): Promise<Qu
     const token = await em.findOne(QueueToken, input.ticket.tokenId, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!token) throw new DomainError('TOKEN_INVALID', 'unknown queue token');
     const now = deps.clock.now();
-    const wasActive = token.isAdmittedAt(now);
+    const wasActive = isAdmittedToken(token, now);
     if (token.status === 'CANCELLED') return { wasActive: false };
     if (token.status !== 'WAITING' && !wasActive) {
       const status = token.status === 'ACTIVE' ? 'EXPIRED' : token.status;

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.ts';
 import { DomainError } from '../errors.ts';
 import { concertIdSchema } from './concert-id.ts';
 import { readConcertQueue } from './concert-queue.ts';
-import { isPreQueue } from './crowd-rules.ts';
+import { ADMITTED_TOKEN_SQL, isPreQueue } from './crowd-rules.ts';
 
 export type QueueStats = {
   concertId: string;
@@ -47,7 +47,7 @@ export async function queueStats(deps: Pick<Deps, 'em' | 'clock'>, raw: { concer
   const arrival = concert.arrival_seconds * 1000;
   const [row] = await em.execute<{ waiting: string; active: string; admitted_last_minute: string; no_shows: string }[]>(
     `select (select count(*) from queue_token where concert_id = ? and status = 'WAITING') as waiting,
-            (select count(*) from queue_token where concert_id = ? and status = 'ACTIVE' and active_until > ?) as active,
+            (select count(*) from queue_token t where t.concert_id = ? and ${ADMITTED_TOKEN_SQL('t', '?')}) as active,
             (select count(*) from queue_token where concert_id = ? and activated_at > ?) as admitted_last_minute,
             (select count(*) from queue_token where concert_id = ? and expired_reason = 'NO_SHOW' and activated_at > ? and activated_at <= ?) as no_shows`,
     [

@@ -44,12 +44,8 @@ export const QueueTokenSchema = defineEntity({
   ],
 });
 
+/** Whether a token is admitted at a time is the queue's rule: `isAdmittedToken` in packages/core/src/queue/crowd-rules.ts. */
 export class QueueToken extends QueueTokenSchema.class {
-  /** ACTIVE and not past `activeUntil`: the guard's test, true whether or not the admitter has run. */
-  isAdmittedAt(now: Date): boolean {
-    return this.status === 'ACTIVE' && this.activeUntil !== null && this.activeUntil !== undefined && this.activeUntil > now;
-  }
-
   /**
    * The latest a hold may keep this token ACTIVE: admission + active time + one hold time (API.md), so
    * hold, cancel, hold… cannot squat a place. Undefined for a token with no admission time (rows from

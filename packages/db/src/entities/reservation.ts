@@ -28,10 +28,6 @@ export const ReservationSchema = defineEntity({
   ],
 });
 
-export class Reservation extends ReservationSchema.class {
-  /** HELD and not yet past its expiry. */
-  isLiveHoldAt(now: Date): boolean {
-    return this.status === 'HELD' && this.expiresAt > now;
-  }
-}
+/** Whether a reservation is a live hold at a time is booking's rule: `isLiveHold` in packages/core/src/booking/hold-rules.ts. */
+export class Reservation extends ReservationSchema.class {}
 ReservationSchema.setClass(Reservation);

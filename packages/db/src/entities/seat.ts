@@ -23,21 +23,13 @@ export const SeatSchema = defineEntity({
   indexes: [{ name: 'seat_reservation_id', properties: ['reservation'] }],
 });
 
+/**
+ * A seat's state changes. Whether a seat is free at a time (a lapsed hold is no hold) is booking's rule,
+ * `seatStatusAt` in packages/core/src/booking/hold-rules.ts, beside its SQL form.
+ */
 export class Seat extends SeatSchema.class {
-  /** What a reader sees: a hold past its expiry is no hold (invariant 2), whether or not the worker ran. */
-  statusAt(now: Date): SeatStatus {
-    if (this.status === 'HELD' && this.heldUntil !== null && this.heldUntil !== undefined && this.heldUntil <= now) {
-      return 'AVAILABLE';
-    }
-    return this.status;
-  }
-
-  isFreeAt(now: Date): boolean {
-    return this.statusAt(now) === 'AVAILABLE';
-  }
-
-  holdFor(reservation: Reservation, until: Date, now: Date): void {
-    if (!this.isFreeAt(now)) throw new Error(`seat ${this.number} is not free`);
+  /** Held for `reservation` until `until`; the caller has checked that the seat is free (`isSeatFreeAt`), under its lock. */
+  holdFor(reservation: Reservation, until: Date): void {
     this.status = 'HELD';
     this.reservation = reservation;
     this.heldUntil = until;
