@@ -53,6 +53,8 @@ beforeAll(async () => {
   api = spawnNode(apiMain, { ...env, PORT: String(port), HOST: '127.0.0.1', QUEUE_ENTER_RATE_LIMIT: '0' });
   worker = spawnNode(workerMain, env);
   await waitForReady(base, api);
+  // the worker too: an outage while it is still starting (opening pg-boss) is a failed start, not an outage
+  await waitFor('the worker to start', () => worker.output().includes('"msg":"worker started"'));
 });
 
 afterAll(async () => {
