@@ -211,13 +211,16 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
     const connectSeconds = (performance.now() - connectStarted) / 1000;
     // refused streams were answered and ended: they are not open
     progress.note(`streams: ${opened - refused} open, ${refused} refused, ${reset} reset in ${connectSeconds.toFixed(1)} s`);
-    await sleep(2000);
+    // the process settles (the connect storm's garbage collected) before its memory is read: 2 s, or one
+    // phase when phases are shorter
+    await sleep(Math.min(2, options.seconds) * 1000);
 
     await measure(`open ${opened - refused}, line still`, 'still', true);
     await measure(`open ${opened - refused}, line moving`, 'moving', false);
     for (const req of requests) req.destroy();
     agent.destroy();
-    await sleep(5000);
+    // the closed streams' memory is given back over a few collections: 5 s, or two phases when shorter
+    await sleep(Math.min(5, 2 * options.seconds) * 1000);
     await measure('closed, line still', 'still', true);
 
     const none = phases[0]?.status;
