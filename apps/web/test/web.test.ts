@@ -406,7 +406,9 @@ describe('the web app in a browser', () => {
     expect(await page.locator('.headline').textContent()).toBe('You are in. The sale has not opened yet.');
     const first = await page.locator('.detail').textContent();
     expect(first).toMatch(/^It opens in (9:5\d|10:00); then everyone here gets a place in a fair random order\.$/);
-    await expect.poll(() => page.locator('.detail').textContent()).not.toBe(first); // it counts down
+    // it counts down: the page redraws the countdown once a second, so the wait allows more than one tick
+    // (expect.poll's default of 1 s can end just before the first)
+    await expect.poll(() => page.locator('.detail').textContent(), { timeout: 3_000 }).not.toBe(first);
     await screenshot(page, 'pre-queue');
 
     const ops = await openConsole(concertId);
