@@ -1,9 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Config } from '@frontrow/core';
 import type { MikroORM } from '@frontrow/db';
 import { ALL_SCENARIOS, CLIENT_KINDS, type ClientKind, SCENARIOS, type Scenario } from './choices.ts';
 import type { BenchOptions } from './run.ts';
+import { benchUrls, interruptOnSignals, onBenchDatabase, printReport } from './command-parts.ts';
 
 /** What the bench needs from the `frontrow` CLI's runtime: the parsed configuration, an output line, the database. */
 export type BenchRuntime = {
@@ -108,7 +108,7 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
         return;
       }
       const [
-        { domainSettings, resolveDevSecret, resolveTokenSecret },
+        { DECIMAL_ID, domainSettings, resolveDevSecret, resolveTokenSecret },
         { benchDatabase },
         { createProgress },
         { runBench },
@@ -123,10 +123,7 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
         import('./transport.ts'),
       ]);
       const options: BenchOptions = {
-        urls: flags.url
-          .split(',')
-          .map((url) => url.trim().replace(/\/+$/, ''))
-          .filter((url) => url.length > 0),
+        urls: benchUrls(flags.url),
         scenarios: flags.scenario === 'all' ? [...ALL_SCENARIOS] : [flags.scenario],
         client: flags.client,
         users: flags.users ?? 2000,
@@ -166,19 +163,12 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
         if (flags.crowd.some((n) => n > 10_000_000)) throw new InvalidArgumentError('--crowd: at most 10000000 waiting users');
         if (flags.pollEvery > 3_600) throw new InvalidArgumentError('--poll-every: at most 3600 seconds');
       }
-      if (flags.concert !== undefined && !/^\d+$/.test(flags.concert))
+      if (flags.concert !== undefined && !DECIMAL_ID.test(flags.concert))
         throw new InvalidArgumentError(`--concert: not a concert id: ${flags.concert}`);
       const transports = options.urls.map((url) => createTransport(url, options.concurrency + 8));
       const progress = createProgress(process.stderr);
       // Ctrl-C (or SIGTERM) ends the run early; the run still removes its concerts unless --keep
-      const interrupt = new AbortController();
-      const onSignal = () => {
-        if (interrupt.signal.aborted) return;
-        process.stderr.write(`\ninterrupted: stopping the run${options.keep ? '' : ' and removing its concerts'}\n`);
-        interrupt.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      const interrupt = interruptOnSignals(options.keep ? null : 'its concerts');
       // the API's AUTH_DEV_SECRET (or the one kept under DATA_DIR for the embedded database)
       const authSecret = await resolveDevSecret(rt.config);
       // the API's TOKEN_SECRET (or the one kept under DATA_DIR): the crowd signs its pre-filled tokens
@@ -193,30 +183,17 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
           ...(tokenSecret ? { tokenSecret } : {}),
         });
       try {
-        const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
-        if (flags.json === true) rt.out(JSON.stringify(report, null, 2));
-        else rt.out(formatReport(report));
-        if (typeof flags.json === 'string') await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+        const report = await onBenchDatabase(rt, flags.databaseUrl, work);
+        await printReport(rt, flags.json, report, formatReport);
         if (!report.invariants.passed) {
           process.exitCode = 1;
           process.stderr.write('error: the invariant check failed (see above)\n');
         }
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        interrupt.stop();
         for (const transport of transports) transport.close();
       }
     });
-}
-
-async function withDatabase<T>(databaseUrl: string, work: (orm: MikroORM) => Promise<T>): Promise<T> {
-  const { openOrm } = await import('@frontrow/db');
-  const orm = await openOrm({ databaseUrl, poolSize: 4 });
-  try {
-    return await work(orm);
-  } finally {
-    await orm.close(true);
-  }
 }
 
 /** `--healthz 0`, `--lapse 0`: counts and lengths where none is a choice. */

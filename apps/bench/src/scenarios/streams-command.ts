@@ -1,8 +1,8 @@
 /** `frontrow bench --scenario streams`: the command's side (flags, configuration, database, output) of streams.ts. */
-import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import type { MikroORM } from '@frontrow/db';
 import type { BenchRuntime as Runtime } from '../command.ts';
+import { benchUrls, interruptOnSignals, onBenchDatabase, printReport } from '../command-parts.ts';
 import { benchDatabase } from '../database.ts';
 import { createProgress } from '../progress.ts';
 import { type StreamsReport, formatStreams, runStreams } from './streams.ts';
@@ -23,24 +23,14 @@ export type StreamsFlags = {
 const CONNECT_TIMEOUT_SECONDS = 600;
 
 export async function runStreamsCommand(rt: Runtime, flags: StreamsFlags): Promise<StreamsReport> {
-  const urls = flags.url
-    .split(',')
-    .map((url) => url.trim().replace(/\/+$/, ''))
-    .filter((url) => url.length > 0);
+  const urls = benchUrls(flags.url);
   const [url] = urls;
   if (!url || urls.length > 1) throw new InvalidArgumentError('--url: the streams scenario measures one API process (one URL)');
   const { domainSettings, resolveTokenSecret } = await import('@frontrow/core');
   // the API's TOKEN_SECRET, from the configuration as every command reads it (or the embedded database's own)
   const tokenSecret = await resolveTokenSecret(rt.config);
   const progress = createProgress(process.stderr);
-  const interrupt = new AbortController();
-  const onSignal = () => {
-    if (interrupt.signal.aborted) return;
-    process.stderr.write(`\ninterrupted: stopping the run${flags.keep ? '' : ' and removing its concert'}\n`);
-    interrupt.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = interruptOnSignals(flags.keep ? null : 'its concert');
   const work = async (orm: MikroORM) =>
     await runStreams(
       {
@@ -56,23 +46,10 @@ export async function runStreamsCommand(rt: Runtime, flags: StreamsFlags): Promi
       { db: benchDatabase(orm, domainSettings(rt.config)), progress, signal: interrupt.signal },
     );
   try {
-    const report = flags.databaseUrl ? await withDatabase(flags.databaseUrl, work) : await rt.withOrm(work);
-    if (flags.json === true) rt.out(JSON.stringify(report, null, 2));
-    else rt.out(formatStreams(report));
-    if (typeof flags.json === 'string') await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+    const report = await onBenchDatabase(rt, flags.databaseUrl, work);
+    await printReport(rt, flags.json, report, formatStreams);
     return report;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
-async function withDatabase<T>(databaseUrl: string, work: (orm: MikroORM) => Promise<T>): Promise<T> {
-  const { openOrm } = await import('@frontrow/db');
-  const orm = await openOrm({ databaseUrl, poolSize: 4 });
-  try {
-    return await work(orm);
-  } finally {
-    await orm.close(true);
+    interrupt.stop();
   }
 }
