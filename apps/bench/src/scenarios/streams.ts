@@ -13,10 +13,10 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createTokenSigner } from '@frontrow/core';
-import { ticketSequenceName } from '@frontrow/db';
 import type { BenchDatabase } from '../database.ts';
 import { WARM_UP_SECONDS } from '../env.ts';
 import type { Progress } from '../progress.ts';
+import { Samples } from '../recorder.ts';
 import { metricValue } from '../run.ts';
 
 export type StreamsOptions = {
@@ -84,11 +84,10 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
   const database = (await db.query<{ db: string }>('select current_database() as db'))[0]?.db;
   try {
     progress.note(`streams: writing ${options.streams + options.statusClients} WAITING tokens of concert ${concertId}`);
+    await db.prefillWaiting(concertId, options.streams + options.statusClients);
     const rows = await db.query<{ id: string; user_id: string; ticket: string }>(
-      `insert into queue_token (concert_id, user_id, ticket, status)
-       select ?, gen_random_uuid(), nextval(?::regclass), 'WAITING' from generate_series(1, ?)
-       returning id, user_id, ticket`,
-      [concertId, ticketSequenceName(concertId), options.streams + options.statusClients],
+      'select id, user_id, ticket from queue_token where concert_id = ? order by ticket',
+      [concertId],
     );
     const signer = createTokenSigner(options.tokenSecret);
     const signed = await Promise.all(
@@ -247,7 +246,7 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
 /** `queue.status` by one keep-alive client per token, back to back for `seconds`: req/s, p50 and p99 in ms. */
 async function timeStatus(host: string, port: number, tokens: string[], seconds: number): Promise<StatusLatency> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: tokens.length });
-  const times: number[] = [];
+  const times = new Samples();
   let errors = 0;
   const until = performance.now() + seconds * 1000;
   const call = (token: string) =>
@@ -256,7 +255,7 @@ async function timeStatus(host: string, port: number, tokens: string[], seconds:
       const req = http.get({ host, port, path: '/trpc/queue.status', agent, headers: { 'x-queue-token': token } }, (res) => {
         res.resume();
         res.on('end', () => {
-          if (res.statusCode === 200) times.push(performance.now() - started);
+          if (res.statusCode === 200) times.add(performance.now() - started);
           else errors++;
           resolve();
         });
@@ -272,9 +271,8 @@ async function timeStatus(host: string, port: number, tokens: string[], seconds:
     }),
   );
   agent.destroy();
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
-  return { rps: Math.round(times.length / seconds), p50: round1(at(0.5)), p99: round1(at(0.99)), errors };
+  const { count, p50, p99 } = times.summary();
+  return { rps: Math.round(count / seconds), p50: round1(p50), p99: round1(p99), errors };
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
