@@ -95,7 +95,7 @@ describe('frontrow bench --scenario streams', () => {
     expect(await db.orm.em.fork().count(Concert, { id: report.concertId })).toBe(0);
   });
 
-  it('prints the figures as a table, and refuses more than one API', { timeout: 120_000 }, async () => {
+  it('prints the figures as a table, and refuses more than one API and counts past their bounds', { timeout: 120_000 }, async () => {
     const run = await bench('--scenario', 'streams', '--streams', '4', '--duration', '1', '--status-clients', '1');
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/opened 4, refused 0 \(STREAM_LIMIT\), reset 0/);
@@ -104,5 +104,12 @@ describe('frontrow bench --scenario streams', () => {
     const two = await bench('--scenario', 'streams', '--url', `${url},${url}`);
     expect(two.code).not.toBe(0);
     expect(two.stderr).toContain('one API process');
+    // every stream and client is a socket of the bench: both counts are bounded
+    const many = await bench('--scenario', 'streams', '--streams', '100001');
+    expect(many.code).not.toBe(0);
+    expect(many.stderr).toContain('--streams: at most 100000');
+    const clients = await bench('--scenario', 'streams', '--status-clients', '1001');
+    expect(clients.code).not.toBe(0);
+    expect(clients.stderr).toContain('--status-clients: at most 1000');
   });
 });

@@ -26,6 +26,9 @@ export async function runStreamsCommand(rt: Runtime, flags: StreamsFlags): Promi
   const urls = benchUrls(flags.url);
   const [url] = urls;
   if (!url || urls.length > 1) throw new InvalidArgumentError('--url: the streams scenario measures one API process (one URL)');
+  // each stream and each client is a socket of this process: bounds well past one API process's cap
+  if (flags.streams > 100_000) throw new InvalidArgumentError('--streams: at most 100000');
+  if (flags.statusClients > 1_000) throw new InvalidArgumentError('--status-clients: at most 1000');
   const { domainSettings, resolveTokenSecret } = await import('@frontrow/core');
   // the API's TOKEN_SECRET, from the configuration as every command reads it (or the embedded database's own)
   const tokenSecret = await resolveTokenSecret(rt.config);
