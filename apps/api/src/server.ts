@@ -134,7 +134,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
   // a WAITING token's poll without tRPC's machinery (waiting-status.ts); every other case is tRPC's
-  app.get(`${TRPC_PREFIX}/${WAITING_STATUS_PATH}`, async (req, reply) => {
+  // HEAD stays with tRPC's route, as before this route existed
+  app.get(`${TRPC_PREFIX}/${WAITING_STATUS_PATH}`, { exposeHeadRoute: false }, async (req, reply) => {
     const body = await waitingStatusBody(deps.inner, req);
     if (body !== null) return sendWaitingStatus(reply, body);
     await fastifyRequestHandler({ ...trpcOptions, req, res: reply, path: WAITING_STATUS_PATH });

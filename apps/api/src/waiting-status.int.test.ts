@@ -83,6 +83,12 @@ describe('queue.status of a WAITING token before tRPC', () => {
     expect(forks).toHaveBeenCalled();
   });
 
+  it('a HEAD is answered as tRPC answers it', async () => {
+    const head = (app: FastifyInstance) => app.inject({ method: 'HEAD', url: '/trpc/queue.status', headers: { 'x-queue-token': waiting } });
+    const [a, b] = [await head(fast), await head(plain)];
+    expect([a.statusCode, a.headers['content-type']]).toEqual([b.statusCode, b.headers['content-type']]);
+  });
+
   it('a POST is refused as tRPC refuses it', async () => {
     const post = (app: FastifyInstance) =>
       app.inject({
