@@ -194,8 +194,13 @@ const LOCK_USERS: ScriptStatement = {
  * next ticket, drawn in the group's order only for a concert that exists and takes entries (not closed,
  * not sold out; `closeSales` takes the concert's lock exclusively, so it never slips between this gate
  * and the commit).
+ *
+ * The live token is looked up entry by entry (a lateral `limit 1`: at most one live token per user, by
+ * the unique index): a plain join let the planner, with statistics from before the crowd, read every live
+ * token of every concert into a hash for each group, so an entry cost more the longer the line
+ * (enter-plan.int.test.ts).
  */
-const LIVE_OR_NEW_TOKENS: ScriptStatement = {
+export const LIVE_OR_NEW_TOKENS: ScriptStatement = {
   name: 'frontrow_enter_group_tokens',
   params: ['bigint[]', 'uuid[]', 'text[]'],
   text: `with wanted as (
@@ -203,8 +208,11 @@ const LIVE_OR_NEW_TOKENS: ScriptStatement = {
          from unnest($1, $2, $3) with ordinality as e(concert_id, user_id, sequence, arrival)
      ), live as (
        select t.concert_id, t.user_id, t.id, t.ticket, t.status, t.active_until, t.activated_at, t.claimed_at, t.pre_ticket
-         from queue_token t join wanted w on t.concert_id = w.concert_id and t.user_id = w.user_id
-        where t.status in ('WAITING', 'ACTIVE')
+         from wanted w cross join lateral (
+                select t.concert_id, t.user_id, t.id, t.ticket, t.status, t.active_until, t.activated_at, t.claimed_at, t.pre_ticket
+                  from queue_token t
+                 where t.concert_id = w.concert_id and t.user_id = w.user_id and t.status in ('WAITING', 'ACTIVE')
+                 limit 1) t
      ), fresh as (
        insert into queue_token (concert_id, user_id, ticket, status)
        select n.concert_id, n.user_id, nextval(n.sequence::regclass), 'WAITING'
