@@ -290,6 +290,8 @@ describe('what the plain routes leave to tRPC', () => {
     ['a GET of a mutation', () => get('queue.enter', { concertId }, { authorization: user.authorization })],
     ['a POST of a query', () => post('concerts.list', {})],
     ['a HEAD', () => ({ method: 'HEAD', url: '/trpc/queue.enter' })],
+    ['a HEAD of a query', () => ({ method: 'HEAD', url: '/trpc/concerts.list' })],
+    ['an OPTIONS', () => ({ method: 'OPTIONS', url: '/trpc/queue.enter' })],
     ['a text body', () => ({ ...enter(), headers: { authorization: user.authorization, 'content-type': 'text/plain' } })],
     [
       'a multipart body',
