@@ -14,6 +14,7 @@ import { queueEnterRateLimit } from './plugins/rate-limit.ts';
 import { requestChecks } from './plugins/request-checks.ts';
 import { BODY_LIMIT_BYTES, responses } from './plugins/response.ts';
 import { closeStreams } from './plugins/streams.ts';
+import { plainCalls } from './plain-calls.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { WAITING_STATUS_PATH, sendWaitingStatus, waitingStatusBody } from './waiting-status.ts';
 import { registerWatchRoute } from './watch-stream.ts';
@@ -54,6 +55,11 @@ export type ServerDeps = {
   webRoot?: string;
   /** How often open `queue.watch` streams get a `ping` event; WATCH_PING_MS unless a test says otherwise. */
   watchPingMs?: number;
+  /**
+   * Single calls answered without tRPC's fetch adapter (plain-calls.ts); on unless false. Off: every call
+   * goes through tRPC's handler, the reference the plain route's answers are compared with in its tests.
+   */
+  plainCalls?: boolean;
 };
 
 /** A `ping` event on every open `queue.watch` stream this often, so proxies do not cut an idle one (API.md). */
@@ -141,6 +147,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     await fastifyRequestHandler({ ...trpcOptions, req, res: reply, path: WAITING_STATUS_PATH });
     return reply;
   });
+  // single calls without tRPC's fetch adapter, the same procedures and bytes (plain-calls.ts); what the
+  // plain routes are not sure of, and every batch, goes to tRPC's handler
+  if (deps.plainCalls !== false) {
+    await app.register(plainCalls, { trpcPrefix: TRPC_PREFIX, trpcOptions, createContext, skip: [WAITING_STATUS_PATH] });
+  }
   await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
   // queue.watch's streams on a route of their own: the same procedure and frames, a fraction of the memory
   // (watch-stream.ts). The streams share one fork of the EntityManager instead of one each (~2 KB per open

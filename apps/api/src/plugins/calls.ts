@@ -10,7 +10,7 @@ import type { CallOutcome } from '../metrics.ts';
 import { appRouter } from '../router.ts';
 
 export const TRPC_PREFIX = '/trpc';
-/** tRPC's route. `queue.status` and `queue.watch` also have routes of their own, counted in /metrics as this one. */
+/** tRPC's route. `queue.status`, `queue.watch` and every single call (plain-calls.ts) also have routes of their own, counted in /metrics as this one. */
 export const TRPC_ROUTE = `${TRPC_PREFIX}/:path`;
 
 /** The route pattern a request is counted under: a procedure's own route (`/trpc/queue.watch`) as tRPC's. */
