@@ -235,6 +235,11 @@ describe('single calls on the plain routes', () => {
     ['concerts.seats: a GET with ?input=', () => get('concerts.seats', { concertId, date: DATE }, headersOf(admitted)), 200, undefined],
     ['concerts.seats: bad input', () => get('concerts.seats', { concertId, date: 'soon' }, headersOf(admitted)), 400, 'VALIDATION'],
     ['wallet.balance: no identity', () => get('wallet.balance', undefined), 401, 'AUTH_MISSING'],
+    // queue.status: these servers hold no admission state, so even a WAITING token's status is the procedure's
+    ['queue.status: an ACTIVE token', () => get('queue.status', undefined, { 'x-queue-token': admitted.queueToken }), 200, undefined],
+    ['queue.status: a WAITING token', () => get('queue.status', undefined, { 'x-queue-token': waiting.queueToken }), 200, undefined],
+    ['queue.status: no token', () => get('queue.status', undefined), 401, 'TOKEN_MISSING'],
+    ['queue.status: a forged token', () => get('queue.status', undefined, { 'x-queue-token': 'nonsense' }), 401, 'TOKEN_INVALID'],
   ])('%s: the bytes tRPC sends, answered without it', async (_, request, status, expectedReason) => {
     const { expected, actual, plain, referenceRequests } = await compare(request);
     expect(referenceRequests).toBe(1);

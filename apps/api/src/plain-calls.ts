@@ -11,7 +11,8 @@
  * or any other query parameter on a POST, a content type other than JSON, a body that is not JSON, a
  * streaming accept header, an encoded path. A procedure runs once, here or there, never both. Batches,
  * unknown paths and a method the procedure does not take never reach these routes (tRPC's `/trpc/:path`
- * answers them); `queue.status` and `queue.watch` keep their own routes.
+ * answers them); `queue.watch` keeps its own route, and `queue.status` is first offered to the admission
+ * state (`first`: a WAITING token's answer with no procedure at all).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AnyTRPCProcedure, TRPCError } from '@trpc/server';
@@ -36,8 +37,11 @@ export type PlainCallsOptions = {
   trpcOptions: FastifyHandlerOptions<AppRouter, FastifyRequest, FastifyReply>;
   /** The context of every procedure (`createContextFactory`), as tRPC's handler builds it. */
   createContext: (opts: { req: FastifyRequest; res: FastifyReply }) => Context;
-  /** Procedures with a route of their own (`queue.status`): none here. */
-  skip: readonly string[];
+  /**
+   * An answer tried before the procedure, by path: `queue.status` of a WAITING token from the admission
+   * state (waiting-status.ts). True when it answered; false and the call runs here as any other.
+   */
+  first?: Readonly<Record<string, (req: FastifyRequest, reply: FastifyReply) => Promise<boolean>>>;
 };
 
 /** What tRPC's resolver answers a single call with, besides the status and the body (`resolveResponse`). */
@@ -61,7 +65,8 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
   const procedures = router._def.procedures as unknown as Record<string, AnyTRPCProcedure>;
   for (const [path, procedure] of Object.entries(procedures)) {
     const type = procedure._def.type;
-    if (type === 'subscription' || options.skip.includes(path)) continue;
+    if (type === 'subscription') continue;
+    const first = options.first?.[path];
     const url = `${options.trpcPrefix}/${procedurePathToURLPath(path, config.pathSeparator)}`;
     const toTRPC = async (req: FastifyRequest, reply: FastifyReply) => {
       await fastifyRequestHandler({ ...options.trpcOptions, req, res: reply, path: url.slice(options.trpcPrefix.length + 1) });
@@ -73,6 +78,7 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
       url,
       exposeHeadRoute: false,
       handler: async (req, reply) => {
+        if (first && (await first(req, reply))) return reply;
         const raw = type === 'mutation' ? bodyInput(req, url) : queryInput(req, url);
         if (raw === null) return toTRPC(req, reply);
         // from here on the call is this route's: it never goes to tRPC, whatever happens

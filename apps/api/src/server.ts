@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifyRequestHandler, fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { type DatabaseState, type MikroORM, databaseProbe, databaseState, isDatabaseUnavailable } from '@frontrow/core';
@@ -139,18 +139,24 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
-  // a WAITING token's poll without tRPC's machinery (waiting-status.ts); every other case is tRPC's
-  // HEAD stays with tRPC's route, as before this route existed
-  app.get(`${TRPC_PREFIX}/${WAITING_STATUS_PATH}`, { exposeHeadRoute: false }, async (req, reply) => {
+  // a WAITING token's poll without tRPC's machinery (waiting-status.ts); every other case is the procedure's
+  const waitingFirst = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = await waitingStatusBody(deps.inner, req);
-    if (body !== null) return sendWaitingStatus(reply, body);
-    await fastifyRequestHandler({ ...trpcOptions, req, res: reply, path: WAITING_STATUS_PATH });
-    return reply;
-  });
-  // single calls without tRPC's fetch adapter, the same procedures and bytes (plain-calls.ts); what the
-  // plain routes are not sure of, and every batch, goes to tRPC's handler
+    if (body === null) return false;
+    sendWaitingStatus(reply, body);
+    return true;
+  };
   if (deps.plainCalls !== false) {
-    await app.register(plainCalls, { trpcPrefix: TRPC_PREFIX, trpcOptions, createContext, skip: [WAITING_STATUS_PATH] });
+    // single calls without tRPC's fetch adapter, the same procedures and bytes (plain-calls.ts); what the
+    // plain routes are not sure of, and every batch, goes to tRPC's handler
+    await app.register(plainCalls, { trpcPrefix: TRPC_PREFIX, trpcOptions, createContext, first: { [WAITING_STATUS_PATH]: waitingFirst } });
+  } else {
+    // HEAD stays with tRPC's route, as before this route existed
+    app.get(`${TRPC_PREFIX}/${WAITING_STATUS_PATH}`, { exposeHeadRoute: false }, async (req, reply) => {
+      if (await waitingFirst(req, reply)) return reply;
+      await fastifyRequestHandler({ ...trpcOptions, req, res: reply, path: WAITING_STATUS_PATH });
+      return reply;
+    });
   }
   await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
   // queue.watch's streams on a route of their own: the same procedure and frames, a fraction of the memory

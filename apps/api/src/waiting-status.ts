@@ -13,7 +13,7 @@ export const WAITING_STATUS_PATH = 'queue.status';
  * itself (docs/BENCHMARKS.md, "A waiting poll without tRPC's machinery"). The answer is what tRPC would
  * send, byte for byte: the same guard (`memoryTicket`: the token's signature, then the memory), the same
  * `toQueueTicket`, the same envelope. Anything else (no token, a forged one, a token the memory cannot
- * answer, an input or a batch of more than this call) returns null and goes through tRPC as before, so
+ * answer, an input or a batch of more than this call) returns null and runs the procedure as any other call, so
  * every error and every other status keeps its one home there.
  */
 export async function waitingStatusBody(inner: InnerContext, req: FastifyRequest): Promise<string | null> {
