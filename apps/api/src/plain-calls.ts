@@ -82,7 +82,7 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
         const raw = type === 'mutation' ? bodyInput(req, url) : queryInput(req, url);
         if (raw === null) return toTRPC(req, reply);
         // from here on the call is this route's: it never goes to tRPC, whatever happens
-        const input = raw.json === undefined ? undefined : config.transformer.input.deserialize(raw.json);
+        let input: unknown;
         // the procedure's signal: aborted when the client leaves before its answer, as tRPC's
         const left = new AbortController();
         const onClose = () => {
@@ -91,7 +91,7 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
         reply.raw.once('close', onClose);
         let ctx: Context | undefined;
         let read = false;
-        let body: object;
+        let text: string;
         let status = 200;
         const failed = (error: TRPCError, at: string | undefined, withInput: unknown) => {
           onError?.({ error, path: at, input: withInput, ctx, type, req });
@@ -103,8 +103,17 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
           ctx = options.createContext({ req, res: reply });
           const data = await procedure({
             path,
+            // as tRPC: the input is deserialized when a guard or the procedure first asks for it, and a
+            // transformer's failure is the caller's BAD_REQUEST
             getRawInput: async () => {
-              read = true;
+              if (!read) {
+                try {
+                  input = raw.json === undefined ? undefined : config.transformer.input.deserialize(raw.json);
+                } catch (cause) {
+                  throw new TRPCError({ code: 'BAD_REQUEST', cause });
+                }
+                read = true;
+              }
               return input;
             },
             ctx,
@@ -113,7 +122,7 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
             batchIndex: 0,
           });
           // as tRPC: a stream-like answer has no place in a single call (an error without a path)
-          body = isDataStream(data)
+          const body = isDataStream(data)
             ? failed(
                 new TRPCError({
                   code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -123,16 +132,18 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
                 undefined,
               )
             : { result: { data } };
+          // serialized here, so an answer that cannot be (a transformer's or JSON's failure) is an error
+          // shaped as tRPC shapes it, not Fastify's
+          text = JSON.stringify(transformTRPCResponse(config, body as never));
         } catch (cause) {
-          body = failed(getTRPCErrorFromUnknown(cause), path, read ? input : undefined);
+          status = 200;
+          text = JSON.stringify(
+            transformTRPCResponse(config, failed(getTRPCErrorFromUnknown(cause), path, read ? input : undefined) as never),
+          );
         }
         reply.raw.off('close', onClose);
         // tRPC's headers in the order its buffered Response gives them (sorted); a buffer, so Fastify adds no charset
-        return reply
-          .code(status)
-          .header('content-type', CONTENT_TYPE)
-          .header('vary', VARY)
-          .send(Buffer.from(JSON.stringify(transformTRPCResponse(config, body as never))));
+        return reply.code(status).header('content-type', CONTENT_TYPE).header('vary', VARY).send(Buffer.from(text));
       },
     });
   }
@@ -155,7 +166,8 @@ function queryInput(req: FastifyRequest, url: string): { json: unknown } | null 
   const contentType = req.headers['content-type'];
   if (contentType !== undefined && !isJson(contentType)) return null;
   if (req.url === url) return { json: undefined };
-  if (!req.url.startsWith(`${url}?`)) return null;
+  // a fragment (which Node keeps in the request line and tRPC's URL parser drops) is tRPC's to read
+  if (!req.url.startsWith(`${url}?`) || req.url.includes('#')) return null;
   // tRPC reads the query string with URLSearchParams: so does this route, to read the same input
   const params = new URLSearchParams(req.url.slice(url.length + 1));
   const names = [...params.keys()];

@@ -51,7 +51,7 @@ async function enter(): Promise<string> {
 /** What a client sees: status, content type and the body's bytes. */
 async function poll(app: FastifyInstance, url: string, token?: string) {
   const res = await app.inject({ method: 'GET', url, headers: token === undefined ? {} : { 'x-queue-token': token } });
-  return { status: res.statusCode, type: res.headers['content-type'], body: res.body };
+  return { status: res.statusCode, type: res.headers['content-type'], vary: res.headers.vary, body: res.body };
 }
 
 describe('queue.status of a WAITING token before tRPC', () => {

@@ -30,8 +30,8 @@ export async function waitingStatusBody(inner: InnerContext, req: FastifyRequest
 
 /** Sends `body` as tRPC sends a query's answer. */
 export function sendWaitingStatus(reply: FastifyReply, body: string): FastifyReply {
-  // tRPC's header exactly: Fastify adds a charset to a string's content type, not to a buffer's
-  return reply.code(200).header('content-type', 'application/json').send(Buffer.from(body));
+  // tRPC's headers exactly: Fastify adds a charset to a string's content type, not to a buffer's
+  return reply.code(200).header('content-type', 'application/json').header('vary', 'trpc-accept, accept').send(Buffer.from(body));
 }
 
 /**
