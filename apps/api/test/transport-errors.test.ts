@@ -59,7 +59,8 @@ function contract(answer: { status: number; body: string }, reason: string): Err
 
 describe('transport errors in the contract shape', () => {
   it('415 UNSUPPORTED_MEDIA_TYPE for a body of another type or with no content type, saying what to send', async () => {
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/xml' }, {}] as Record<string, string>[]) {
+    const form = { 'content-type': 'multipart/form-data; boundary=x' };
+    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/xml' }, form, {}] as Record<string, string>[]) {
       const answer = await raw('POST', '/trpc/wallet.charge', headers, '{"amount":1}');
       expect(answer.status, JSON.stringify(headers)).toBe(415);
       expect(contract(answer, 'UNSUPPORTED_MEDIA_TYPE').error.message).toBe('send content-type: application/json');

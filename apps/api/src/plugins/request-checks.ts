@@ -1,7 +1,7 @@
 /**
  * The first look at every request: its id (the caller's `x-request-id` or a new one) echoed back, and the
  * transport's checks of a tRPC request before any procedure runs: at most TRPC_MAX_BATCH calls in a batch
- * (BATCH_TOO_LARGE), and a bare POST taken as an empty JSON one.
+ * (BATCH_TOO_LARGE), a bare POST taken as an empty JSON one, and a form refused as any body of another type.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -20,8 +20,18 @@ export const requestChecks = fp(async (app: FastifyInstance, { maxBatch, calls }
     if (req.method === 'POST' && req.headers['content-type'] === undefined && !hasBody(req)) {
       req.raw.headers['content-type'] = 'application/json';
     }
+    // tRPC's adapter would read a form (FormData input, which no procedure takes) and fail with a 500: a
+    // form is a body of another type, refused as any other
+    if (req.method === 'POST' && isForm(req.headers['content-type'])) {
+      return calls.refuse(req, reply, paths, 'UNSUPPORTED_MEDIA_TYPE', 'send content-type: application/json');
+    }
   });
 });
+
+/** A multipart form, whatever its parameters (`multipart/form-data; boundary=…`). */
+function isForm(contentType: string | undefined): boolean {
+  return contentType?.toLowerCase().split(';', 1)[0]?.trim() === 'multipart/form-data';
+}
 
 /** A request with a body: a length above zero, or a chunked one. */
 function hasBody(req: FastifyRequest): boolean {
