@@ -72,6 +72,10 @@ describe('the invariant checks', () => {
     const moreDebited = await reportAfter(`update wallet_transaction set amount = amount + 1 where type = 'PAYMENT'`);
     expect(failed(moreDebited)).toContain(DEBITS);
     expect(moreDebited.passed).toBe(false);
+    // a payment with no debit at all (the user's sum of debits is missing, not different)
+    expect(failed(await reportAfter(`delete from wallet_transaction where type = 'PAYMENT'`))).toContain(DEBITS);
+    // a debit with no payment at all
+    expect(failed(await reportAfter(`delete from payment`))).toContain(DEBITS);
   });
 
   it('fail when a wallet is off its ledger, a seat is sold twice, or a confirmed payment is missing', async () => {

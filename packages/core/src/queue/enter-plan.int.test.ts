@@ -80,29 +80,36 @@ describe("the entry group's token statement", () => {
         [before],
       );
     await db.orm.em.fork().getConnection().execute('analyze queue_token');
+    const plans = ['force_custom_plan', 'force_generic_plan'] as const;
+    // the short line measured while it is the only one, then the long one beside it: a plan that reads
+    // every live token costs more at the second measure
     const short = await lineOf(200);
+    const atShort = new Map<string, PlanNode>();
+    for (const planCache of plans) atShort.set(planCache, await planOfGroup(short, planCache));
     const long = await lineOf(20_000);
 
-    for (const planCache of ['force_custom_plan', 'force_generic_plan'] as const) {
-      const atShort = await planOfGroup(short, planCache);
+    const tokenReads = (plan: PlanNode) =>
+      nodes(plan)
+        .filter((n) => n['Relation Name'] === 'queue_token' && n['Node Type'] !== 'ModifyTable')
+        .map((n) => ({
+          node: n['Node Type'],
+          index: n['Index Name'] ?? null,
+          rows: n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0),
+        }));
+    // a node's buffers include its children's: the top node's are the statement's
+    const blocks = (plan: PlanNode) => plan['Shared Hit Blocks'] + plan['Shared Read Blocks'];
+    for (const planCache of plans) {
+      const before = atShort.get(planCache) as PlanNode;
       const atLong = await planOfGroup(long, planCache);
-      const tokenReads = (plan: PlanNode) =>
-        nodes(plan)
-          .filter((n) => n['Relation Name'] === 'queue_token' && n['Node Type'] !== 'ModifyTable')
-          .map((n) => ({
-            node: n['Node Type'],
-            index: n['Index Name'] ?? null,
-            rows: n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0),
-          }));
-      const blocks = (plan: PlanNode) => nodes(plan).reduce((sum, n) => sum + n['Shared Hit Blocks'] + n['Shared Read Blocks'], 0);
-      console.log(`[explain] ${planCache}: line of 200`, JSON.stringify(tokenReads(atShort)), `${blocks(atShort)} buffers`);
+      console.log(`[explain] ${planCache}: line of 200`, JSON.stringify(tokenReads(before)), `${blocks(before)} buffers`);
       console.log(`[explain] ${planCache}: line of 20,000`, JSON.stringify(tokenReads(atLong)), `${blocks(atLong)} buffers`);
 
       // every read of queue_token is a lookup of the group's own users: the new users have no live token
       for (const read of tokenReads(atLong))
         expect(read, planCache).toEqual({ node: 'Index Scan', index: 'queue_token_live_per_user', rows: 0 });
-      // and the statement as a whole touches no more pages at 20,000 waiting than at 200 (a few for index depth)
-      expect(blocks(atLong), planCache).toBeLessThan(blocks(atShort) + 20);
+      // and the statement as a whole touches about as many pages at 20,000 waiting as at 200 (the new rows'
+      // index entries go into larger indexes: ~300 against ~380 here; the old plan read ~20,500)
+      expect(blocks(atLong), planCache).toBeLessThan(blocks(before) * 1.5);
     }
   });
 });
