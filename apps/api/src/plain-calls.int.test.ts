@@ -317,6 +317,25 @@ describe('what the plain routes leave to tRPC', () => {
     expect(plain).toBe(false);
   });
 
+  it('a mutation that falls back runs once, there and not also here: a charge without a key, through both ways', async () => {
+    const { authorization } = await signIn();
+    const balance = async () =>
+      (
+        JSON.parse((await fast.inject(get('wallet.balance', undefined, { authorization }))).body) as {
+          result: { data: { balance: number } };
+        }
+      ).result.data.balance;
+    const charge = (url: string) => ({ ...post('wallet.charge', { amount: 700 }, { authorization }), url });
+    handler.calls = 0;
+    // a query string sends the call to tRPC, before the procedure; a plain one runs here
+    expect((await fast.inject(charge('/trpc/wallet.charge?x=1'))).statusCode).toBe(200);
+    expect(handler.calls).toBe(1);
+    expect(await balance()).toBe(700);
+    expect((await fast.inject(charge('/trpc/wallet.charge'))).statusCode).toBe(200);
+    expect(handler.calls).toBe(1);
+    expect(await balance()).toBe(1_400);
+  });
+
   it("a fragment in the request line (kept by Node, dropped by tRPC's URL parser): tRPC reads the input, as before", async () => {
     // inject drops fragments: a raw socket to each server, listening for this test only
     const raw = async (app: FastifyInstance) => {
