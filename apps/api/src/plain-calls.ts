@@ -28,6 +28,7 @@ import {
   transformTRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import';
 import type { Context } from './context.ts';
+import { mediaType } from './plugins/request-checks.ts';
 import type { AppRouter } from './router.ts';
 
 export type PlainCallsOptions = {
@@ -49,9 +50,10 @@ const CONTENT_TYPE = 'application/json';
 const VARY = 'trpc-accept, accept';
 
 /**
- * One route per query and mutation of the router, in a scope with the body parsers of tRPC's plugin (a
- * JSON body kept as its text, a multipart one as its stream), so that Fastify takes or refuses a body here
- * exactly as on tRPC's route, and what goes to tRPC from here reaches it as from its own route.
+ * One route per query and mutation of the router, in a scope with tRPC's plugin's JSON body parser (the
+ * body kept as its text), so that Fastify takes or refuses a body here exactly as on tRPC's route, and what
+ * goes to tRPC from here reaches it as from its own route (a multipart form never gets here: the request
+ * checks refuse it first).
  */
 export async function plainCalls(app: FastifyInstance, options: PlainCallsOptions): Promise<void> {
   const { router, onError } = options.trpcOptions;
@@ -59,17 +61,16 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
   const config = router._def._config;
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  app.removeContentTypeParser('multipart/form-data');
-  app.addContentTypeParser('multipart/form-data', {}, (_req, body, done) => done(null, body));
 
   const procedures = router._def.procedures as unknown as Record<string, AnyTRPCProcedure>;
   for (const [path, procedure] of Object.entries(procedures)) {
     const type = procedure._def.type;
     if (type === 'subscription') continue;
     const first = options.first?.[path];
-    const url = `${options.trpcPrefix}/${procedurePathToURLPath(path, config.pathSeparator)}`;
+    const urlPath = procedurePathToURLPath(path, config.pathSeparator);
+    const url = `${options.trpcPrefix}/${urlPath}`;
     const toTRPC = async (req: FastifyRequest, reply: FastifyReply) => {
-      await fastifyRequestHandler({ ...options.trpcOptions, req, res: reply, path: url.slice(options.trpcPrefix.length + 1) });
+      await fastifyRequestHandler({ ...options.trpcOptions, req, res: reply, path: urlPath });
       return reply;
     };
     // HEAD stays with tRPC's route (answered 204 there)
@@ -136,17 +137,21 @@ export async function plainCalls(app: FastifyInstance, options: PlainCallsOption
           // shaped as tRPC shapes it, not Fastify's
           text = JSON.stringify(transformTRPCResponse(config, body as never));
         } catch (cause) {
-          status = 200;
           text = JSON.stringify(
             transformTRPCResponse(config, failed(getTRPCErrorFromUnknown(cause), path, read ? input : undefined) as never),
           );
         }
         reply.raw.off('close', onClose);
-        // tRPC's headers in the order its buffered Response gives them (sorted); a buffer, so Fastify adds no charset
-        return reply.code(status).header('content-type', CONTENT_TYPE).header('vary', VARY).send(Buffer.from(text));
+        return sendAsTRPC(reply, status, text);
       },
     });
   }
+}
+
+/** `body` sent as tRPC sends a single call's answer. */
+export function sendAsTRPC(reply: FastifyReply, status: number, body: string): FastifyReply {
+  // tRPC's headers in the order its buffered Response gives them (sorted); a buffer, so Fastify adds no charset
+  return reply.code(status).header('content-type', CONTENT_TYPE).header('vary', VARY).send(Buffer.from(body));
 }
 
 /** A POST's input as tRPC reads it, or null for anything tRPC should see itself. `{ json: undefined }`: no input. */
@@ -186,7 +191,7 @@ function parsed(text: string): { json: unknown } | null {
 
 /** tRPC's own test of a JSON content type: the media type, case-insensitive, before any parameter. */
 function isJson(contentType: string | undefined): boolean {
-  return contentType?.toLowerCase().split(';', 1)[0]?.trim() === CONTENT_TYPE;
+  return mediaType(contentType) === CONTENT_TYPE;
 }
 
 /** A client asking for tRPC's streamed answers (which tRPC refuses for a single call). */

@@ -14,9 +14,9 @@ import { queueEnterRateLimit } from './plugins/rate-limit.ts';
 import { requestChecks } from './plugins/request-checks.ts';
 import { BODY_LIMIT_BYTES, responses } from './plugins/response.ts';
 import { closeStreams } from './plugins/streams.ts';
-import { plainCalls } from './plain-calls.ts';
+import { plainCalls, sendAsTRPC } from './plain-calls.ts';
 import { type AppRouter, appRouter } from './router.ts';
-import { WAITING_STATUS_PATH, sendWaitingStatus, waitingStatusBody } from './waiting-status.ts';
+import { WAITING_STATUS_PATH, waitingStatusBody } from './waiting-status.ts';
 import { registerWatchRoute } from './watch-stream.ts';
 import { webApp } from './web.ts';
 
@@ -143,7 +143,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const waitingFirst = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = await waitingStatusBody(deps.inner, req);
     if (body === null) return false;
-    sendWaitingStatus(reply, body);
+    sendAsTRPC(reply, 200, body);
     return true;
   };
   if (deps.plainCalls !== false) {

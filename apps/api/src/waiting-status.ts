@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { type QueueTicket, toQueueTicket } from '@frontrow/core';
 import type { InnerContext } from './context.ts';
 import { memoryTicket } from './trpc.ts';
@@ -26,12 +26,6 @@ export async function waitingStatusBody(inner: InnerContext, req: FastifyRequest
   const data: QueueTicket = toQueueTicket(token, ticket);
   const one = `{"result":{"data":${JSON.stringify(data)}}}`;
   return batch ? `[${one}]` : one;
-}
-
-/** Sends `body` as tRPC sends a query's answer. */
-export function sendWaitingStatus(reply: FastifyReply, body: string): FastifyReply {
-  // tRPC's headers exactly: Fastify adds a charset to a string's content type, not to a buffer's
-  return reply.code(200).header('content-type', 'application/json').header('vary', 'trpc-accept, accept').send(Buffer.from(body));
 }
 
 /**

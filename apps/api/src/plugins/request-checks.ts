@@ -22,15 +22,15 @@ export const requestChecks = fp(async (app: FastifyInstance, { maxBatch, calls }
     }
     // tRPC's adapter would read a form (FormData input, which no procedure takes) and fail with a 500: a
     // form is a body of another type, refused as any other
-    if (req.method === 'POST' && isForm(req.headers['content-type'])) {
+    if (req.method === 'POST' && mediaType(req.headers['content-type']) === 'multipart/form-data') {
       return calls.refuse(req, reply, paths, 'UNSUPPORTED_MEDIA_TYPE', 'send content-type: application/json');
     }
   });
 });
 
-/** A multipart form, whatever its parameters (`multipart/form-data; boundary=…`). */
-function isForm(contentType: string | undefined): boolean {
-  return contentType?.toLowerCase().split(';', 1)[0]?.trim() === 'multipart/form-data';
+/** A content type's media type, lower case, without its parameters (`multipart/form-data; boundary=…`). */
+export function mediaType(contentType: string | undefined): string | undefined {
+  return contentType?.toLowerCase().split(';', 1)[0]?.trim();
 }
 
 /** A request with a body: a length above zero, or a chunked one. */

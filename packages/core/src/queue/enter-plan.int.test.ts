@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { createConcert } from '../concert/create-concert.ts';
 import { testDeps } from '../testing.ts';
 import { LIVE_OR_NEW_TOKENS } from './enter-queue.ts';
+import { type PlanNode, planNodes } from '../../test/plans.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -18,19 +19,6 @@ beforeAll(async () => {
 });
 afterAll(async () => db?.drop());
 
-type PlanNode = {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  Plans?: PlanNode[];
-};
-
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 const GROUP = 20;
 
 /** A concert whose line already holds `waiting` WAITING tokens, inserted in one statement, with no analyze after. */
@@ -89,7 +77,7 @@ describe("the entry group's token statement", () => {
     const long = await lineOf(20_000);
 
     const tokenReads = (plan: PlanNode) =>
-      nodes(plan)
+      planNodes(plan)
         .filter((n) => n['Relation Name'] === 'queue_token' && n['Node Type'] !== 'ModifyTable')
         .map((n) => ({
           node: n['Node Type'],

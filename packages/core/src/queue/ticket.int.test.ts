@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { createConcert } from '../concert/create-concert.ts';
 import { testDeps } from '../testing.ts';
 import { TICKET_STATE_SQL } from './ticket.ts';
+import { type PlanNode, planNodes } from '../../test/plans.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -12,18 +13,6 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 
 const sql = <T>(query: string, params: unknown[] = []) => db.orm.em.fork().execute<T[]>(query, params);
-
-type PlanNode = {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Relation Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  'Shared Hit Blocks': number;
-  'Shared Read Blocks': number;
-  Plans?: PlanNode[];
-};
 
 /** A line of `waiting` WAITING tokens in a concert of its own, inserted in one statement; returns a token id from the middle. */
 async function lineOf(waiting: number): Promise<string> {
@@ -49,20 +38,16 @@ async function explain(query: string, params: unknown[]): Promise<PlanNode> {
   return plan;
 }
 
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
-
 /** The plan's shape: which node reads which index, and how many rows each node touched. */
 function shape(plan: PlanNode) {
-  return nodes(plan).map((n) => ({
+  return planNodes(plan).map((n) => ({
     node: n['Node Type'],
     index: n['Index Name'] ?? null,
     rows: n['Actual Rows'] * n['Actual Loops'] + (n['Rows Removed by Filter'] ?? 0),
   }));
 }
 
-const blocks = (plan: PlanNode) => nodes(plan).reduce((sum, n) => sum + n['Shared Hit Blocks'] + n['Shared Read Blocks'], 0);
+const blocks = (plan: PlanNode) => planNodes(plan).reduce((sum, n) => sum + n['Shared Hit Blocks'] + n['Shared Read Blocks'], 0);
 
 describe('the status read', () => {
   it('costs the same at 1k and at 100k waiting: the same primary-key plan, one row per table', async () => {
@@ -82,11 +67,11 @@ describe('the status read', () => {
 
     expect(shape(atLarge)).toEqual(shape(atSmall));
     expect(
-      nodes(atLarge)
+      planNodes(atLarge)
         .filter((n) => n['Node Type'].includes('Index'))
         .map((n) => n['Index Name']),
     ).toEqual(['queue_token_pkey', 'concert_pkey']);
-    expect(nodes(atLarge).filter((n) => n['Node Type'].includes('Seq Scan'))).toEqual([]);
+    expect(planNodes(atLarge).filter((n) => n['Node Type'].includes('Seq Scan'))).toEqual([]);
     for (const node of shape(atLarge)) expect(node.rows).toBe(1);
 
     // what it replaces: counting everyone ahead touches a number of rows that grows with the line
