@@ -2,9 +2,9 @@
 import type { Scenario } from './choices.ts';
 import type { CpuFigures } from './cpu.ts';
 import type { InvariantReport } from '@frontrow/db/invariants';
-import type { WaitEstimateFigures } from './latency.ts';
-import type { LatencySummary, ProcedureFigures } from './recorder.ts';
+import type { ProcedureFigures } from './recorder.ts';
 import type { CrowdRun } from './scenarios/crowd.ts';
+import type { FlowResult } from './scenarios/flow.ts';
 import type { NoShowOptions, NoShowRun } from './scenarios/no-show.ts';
 
 export type { Scenario };
@@ -37,17 +37,15 @@ export type BenchReport = {
   /** `/healthz` at the same concurrency before and after the scenarios; `rps` is their mean: the ratios' denominator. */
   healthz: { rps: number; before: number; after: number | null; p50: number; p99: number };
   phases: PhaseFigures[];
-  flow: {
-    users: number;
-    outcomes: Record<string, number>;
-    seats: { total: number; sold: number };
-    sellOutSeconds: number | null;
-    allSoldSeconds: number | null;
-    admissionLatencyMs: LatencySummary | null;
-    holdExpiryLagMs: (LatencySummary & { waitedFor: number; notFreed: number }) | null;
-    /** `estimatedWaitSeconds` at each user's first status against its real wait, once the line moved. */
-    waitEstimate: WaitEstimateFigures | null;
-  } | null;
+  /** The flow's figures (flow.ts's `FlowResult`, without its phases, payments and notes) and its user count. */
+  flow:
+    | (Pick<
+        FlowResult,
+        'outcomes' | 'seats' | 'sellOutSeconds' | 'allSoldSeconds' | 'admissionLatencyMs' | 'holdExpiryLagMs' | 'waitEstimate'
+      > & {
+        users: number;
+      })
+    | null;
   poll: { waiting: number; rps: number; ratio: number }[] | null;
   /** The no-show scenario: one crowd, before (arrival window = active time) and after (a short window). */
   noShow: (NoShowOptions & { noShows: number; runs: NoShowRun[] }) | null;
