@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { DomainError, type ErrorReason, isDatabaseUnavailable } from '@frontrow/core';
+import { DomainError, type ErrorReason, isDatabaseUnavailable } from '@frontrow/core/edge';
 
 /** API.md's table of reasons, checked by the compiler: a new reason without a code does not build. */
 export const REASON_CODES = {

@@ -17,7 +17,8 @@ import { closeStreams } from './plugins/streams.ts';
 import { plainCalls, sendAsTRPC } from './plain-calls.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { WAITING_STATUS_PATH, waitingStatusBody } from './waiting-status.ts';
-import { registerWatchRoute } from './watch-stream.ts';
+import { registerWatchRoute } from './watch-route.ts';
+import { watchStreams } from './watch-stream.ts';
 import { webApp } from './web.ts';
 
 export { BODY_LIMIT_BYTES };
@@ -159,16 +160,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   }
   await app.register(fastifyTRPCPlugin, { prefix: TRPC_PREFIX, trpcOptions });
-  // queue.watch's streams on a route of their own: the same procedure and frames, a fraction of the memory
-  // (watch-stream.ts). The streams share one fork of the EntityManager instead of one each (~2 KB per open
-  // stream): their guard and watch read and claim the token by prepared statements only (readTicketState,
-  // arrive), never loading an entity, so the identity map and unit of work a fork keeps apart stay empty.
-  const streamsEm = deps.inner.em.fork();
+  // queue.watch's streams on a route of their own: the same guards and frames, a fraction of the memory
+  // (watch-route.ts). They read by prepared statements only (the token's row, its arrival), never an
+  // entity: on the ORM's pool through the process's EntityManager, with no fork of their own.
   registerWatchRoute(app, {
     prefix: TRPC_PREFIX,
     trpcOptions,
-    createContext: (opts) => createContext(opts, streamsEm),
-    pingMs: deps.watchPingMs ?? WATCH_PING_MS,
+    deps: deps.inner,
+    streams: watchStreams(deps.watchPingMs ?? WATCH_PING_MS),
   });
   return app;
 }

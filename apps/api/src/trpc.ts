@@ -1,17 +1,10 @@
-import { type ProcedureType, type TRPCError, initTRPC } from '@trpc/server';
+import { type ProcedureType, type TRPCError, getTRPCErrorShape, initTRPC } from '@trpc/server';
 import { ZodError, type ZodType, z } from 'zod';
-import {
-  DomainError,
-  type Identity,
-  type TicketState,
-  type TokenClaims,
-  assertAdmitted,
-  isDatabaseUnavailable,
-  issueMessage,
-  readTicketState,
-} from '@frontrow/core';
+import type { Identity } from '@frontrow/core';
+import { DomainError, type TicketState, type TokenClaims, assertAdmitted, issueMessage, readTicketState } from '@frontrow/core/edge';
 import type { Context } from './context.ts';
 import { BEARER, ReasonedTRPCError, fail, reasonOf } from './errors.ts';
+import { currentTicket, knownTicket, reasonedError, verifiedQueueToken } from './guards.ts';
 
 // zod's own messages for issues a schema words no message of its own: short sentences, no patterns
 z.config({ customError: issueMessage });
@@ -83,6 +76,11 @@ function transportMessage(error: TRPCError, type: ProcedureType | 'unknown', pat
 }
 
 export const router = t.router;
+
+/** A subscription's error as every procedure's error is shaped (the formatter above): a stream's `serialized-error`. */
+export function subscriptionErrorShape(error: TRPCError, path: string) {
+  return getTRPCErrorShape({ config: t._config, error, type: 'subscription', path, input: undefined, ctx: undefined });
+}
 export const createCallerFactory = t.createCallerFactory;
 
 /** Turns a DomainError (or a ZodError from a use case) into the tRPC error of its reason. */
@@ -90,9 +88,9 @@ const mapDomainErrors = t.middleware(async ({ next }) => {
   const result = await next();
   if (!result.ok) {
     const cause = result.error.cause;
-    if (cause instanceof DomainError) throw new ReasonedTRPCError(cause.reason, cause.message, cause);
-    // a read outside inTransaction (a list, the token guard) meets a down database: BUSY/503, not a 500
-    if (isDatabaseUnavailable(cause)) throw new ReasonedTRPCError('BUSY', 'the database is unavailable; retry shortly', cause);
+    // a use case's reason, or a read outside inTransaction (a list, the token guard) meeting a down database: BUSY/503, not a 500
+    const reasoned = reasonedError(cause);
+    if (reasoned) throw reasoned;
     if (cause instanceof ZodError && result.error.code === 'INTERNAL_SERVER_ERROR') {
       throw new ReasonedTRPCError('VALIDATION', 'invalid input', cause);
     }
@@ -126,15 +124,6 @@ export const operatorProcedure = identifiedProcedure.use(async ({ ctx, next }) =
   return next();
 });
 
-/** The queue token's claims, checked by signature before any query: a forged token never reaches the database. */
-async function verifiedQueueToken(ctx: Context): Promise<{ token: string; claims: TokenClaims }> {
-  const token = ctx.queueToken;
-  if (!token) fail('TOKEN_MISSING', 'send your queue token as "X-Queue-Token: <token>"');
-  const claims = await ctx.tokens.verify(token);
-  if (!claims) fail('TOKEN_INVALID', 'the queue token is forged, altered or malformed');
-  return { token, claims };
-}
-
 /** A queue token whose signature holds, whoever sends it: for reading one's own place (status, watch). */
 const signedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   // tRPC merges what a middleware adds into the context: no copy of the rest here
@@ -153,20 +142,13 @@ const ownSignedProcedure = identifiedProcedure.use(async ({ ctx, next }) => {
 
 type SignedContext = Context & { token: string; claims: TokenClaims; user: Identity };
 
-function knownTicket(ticket: TicketState | null): TicketState {
-  if (!ticket) fail('TOKEN_INVALID', 'unknown queue token');
-  return ticket;
-}
-
 /**
  * Any valid token, whatever its status, sent by anyone: for `queue.status` and `queue.watch`. A WAITING
  * token is answered from the process's in-memory admission state (no query; when that state is stale,
  * after the one read of the concert every such call shares, or BUSY); any other reads its row.
  */
 export const ticketProcedure = signedProcedure.use(async ({ ctx, next }) => {
-  const fromMemory = ctx.admissions ? await ctx.admissions.freshWaitingState(ctx.claims, ctx.clock) : null;
-  const ticket = fromMemory ?? knownTicket(await readTicketState(ctx.em, ctx.claims, ctx.clock.now()));
-  return next({ ctx: { ticket } });
+  return next({ ctx: { ticket: await currentTicket(ctx, ctx.claims) } });
 });
 
 /**

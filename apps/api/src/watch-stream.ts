@@ -1,24 +1,29 @@
 /**
- * `GET /trpc/queue.watch` served by a plain route instead of tRPC's fetch adapter (issue 13: 10,000 open
- * streams on one API process). tRPC's SSE producer wraps each subscription in several async-iterator
- * layers and web streams (~64 KB of heap per open stream, docs/BENCHMARKS.md); this route runs the same
- * procedure (its guards, the one-stream-per-token registry, `watchTicket`) and writes the same frames
- * straight to the socket, with one ping timer for every stream of the process.
+ * A `queue.watch` stream written straight to the socket (issue 13: 10,000 open streams on one process),
+ * with no web framework: the API's route (watch-route.ts, under Fastify) and the streams process
+ * (streams/server.ts, on `node:http`) both serve it through `serveWatch`. It runs the guards of every
+ * queue-token call (guards.ts: the token's signature, its state from memory or its row), the
+ * one-stream-per-token registry and core's `watchTicket`, and writes tRPC 11's SSE frames for them, byte
+ * for byte what tRPC's own SSE producer wrote (a test compares them), with one ping timer for every stream
+ * of the process. Loads no ORM.
  *
- * The wire is tRPC 11's SSE (what `httpSubscriptionLink` and a browser `EventSource` read, docs/API.md):
- * headers, then `connected`, then one `data`/`id` frame per `tracked()` value, `return` when the
- * subscription ends, `serialized-error` (the error shape of every other procedure) when it fails, and a
- * `ping` event every `pingMs`. A request this route does not stream (`?batch=`, `?input=`) goes to tRPC as
- * before, so its answers do not change either.
+ * The wire (what `httpSubscriptionLink` and a browser `EventSource` read, docs/API.md): headers, then
+ * `connected`, then one `data`/`id` frame per state, `return` when the watch ends, `serialized-error` (the
+ * error shape of every other procedure) when it fails, and a `ping` event every `pingMs`.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AnyTRPCProcedure, type TRPCError, getTRPCErrorFromUnknown, getTRPCErrorShape, isTrackedEnvelope } from '@trpc/server';
-import { type FastifyHandlerOptions, fastifyRequestHandler } from '@trpc/server/adapters/fastify';
-// tRPC's own check of connectionParams (exported for its adapters), so this route refuses exactly what tRPC refuses
-import { parseConnectionParamsFromString } from '@trpc/server/unstable-core-do-not-import';
-import type { Context } from './context.ts';
-import type { AppRouter } from './router.ts';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { TRPCError, getTRPCErrorFromUnknown } from '@trpc/server';
+import { type TokenSigner, type WatchRegistry, watchTicket } from '@frontrow/core/edge';
+import {
+  type TicketSource,
+  connectionParamsToken,
+  currentTicket,
+  openStream,
+  reasonedError,
+  verifiedQueueToken,
+  watchEventId,
+} from './guards.ts';
+import { subscriptionErrorShape } from './trpc.ts';
 
 export const WATCH_PATH = 'queue.watch';
 
@@ -36,114 +41,100 @@ const CONNECTED_FRAME = 'event: connected\ndata: {}\n\n\n';
 const PING_FRAME = 'event: ping\ndata: \n\n\n';
 const RETURN_FRAME = 'event: return\ndata: \n\n\n';
 
-export type WatchRouteOptions = {
-  prefix: string;
-  /** The same options tRPC's plugin gets: the router and `onError` (and all of it for what tRPC answers). */
-  trpcOptions: FastifyHandlerOptions<AppRouter, FastifyRequest, FastifyReply>;
-  /** The context of every procedure (`createContextFactory`). */
-  createContext: (opts: { req: FastifyRequest; res: FastifyReply }) => Context;
-  /** How often every open stream gets a `ping` event (one timer for all of them). */
-  pingMs: number;
-};
+/** What a stream reads: the token's signer, where its state comes from, and the process's open watches. */
+export type WatchDeps = TicketSource & { tokens: TokenSigner; watches?: WatchRegistry | undefined };
 
-/** The open streams of one server, which the shared ping writes to (server.ts's preClose ends them, as every event stream). */
-export type OpenStreams = Set<ServerResponse>;
+/** The open streams of one process, which one timer pings. `close` stops the timer (the streams are the server's to end). */
+export type WatchStreams = { readonly open: Set<ServerResponse>; close(): void };
 
-export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOptions): OpenStreams {
-  const { router, onError } = options.trpcOptions;
-  const { createContext } = options;
-  const config = router._def._config;
-  const procedure = (router._def.procedures as unknown as Record<string, AnyTRPCProcedure | undefined>)[WATCH_PATH];
-  if (!procedure) throw new Error(`no ${WATCH_PATH} procedure in the router`);
-  const serialize = (value: unknown) => JSON.stringify(config.transformer.output.serialize(value));
-  const open: OpenStreams = new Set();
-
+export function watchStreams(pingMs: number): WatchStreams {
+  const open = new Set<ServerResponse>();
   // one timer for every stream of the process (tRPC's producer runs one per stream); a stream whose
   // client does not read (its buffer full) is skipped: it is not idle
   const ping = setInterval(() => {
     for (const res of open) if (!res.writableNeedDrain) res.write(PING_FRAME);
-  }, options.pingMs);
+  }, pingMs);
   ping.unref();
-  app.addHook('onClose', async () => clearInterval(ping));
-
-  app.get(`${options.prefix}/${WATCH_PATH}`, { exposeHeadRoute: false }, async (req, reply) => {
-    const query = req.query as Record<string, unknown>;
-    // not a stream: tRPC answers it as it always did (a batch refused, connectionParams that are not an
-    // object of strings refused; both 400)
-    if (query.batch !== undefined || !wellFormedConnectionParams(query.connectionParams)) {
-      await fastifyRequestHandler({ ...options.trpcOptions, req, res: reply, path: WATCH_PATH });
-      return reply;
-    }
-    reply.hijack();
-    const res = reply.raw;
-    // the client's going away (or a newer stream of its token, through the registry) ends the subscription
-    const gone = new AbortController();
-    res.once('close', () => gone.abort());
-
-    let ctx: Context | undefined;
-    let iterable: AsyncIterable<unknown> | undefined;
-    let failure: TRPCError | undefined;
-    try {
-      ctx = createContext({ req, res: reply });
-      iterable = (await procedure({
-        path: WATCH_PATH,
-        getRawInput: async () => undefined,
-        ctx,
-        type: 'subscription',
-        signal: gone.signal,
-        batchIndex: 0,
-      })) as AsyncIterable<unknown>;
-    } catch (cause) {
-      failure = getTRPCErrorFromUnknown(cause);
-    }
-    if (res.destroyed) return reply;
-
-    const fail = (error: TRPCError) => {
-      onError?.({ error, path: WATCH_PATH, input: undefined, ctx, type: 'subscription', req });
-      const shape = getTRPCErrorShape({ config, error, type: 'subscription', path: WATCH_PATH, input: undefined, ctx });
-      res.end(`event: serialized-error\ndata: ${serialize(shape)}\n\n\n`);
-    };
-    for (const [name, value] of Object.entries(SSE_HEADERS)) reply.header(name, value);
-    res.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders);
-    res.write(CONNECTED_FRAME);
-    if (failure || !iterable) {
-      fail(failure ?? getTRPCErrorFromUnknown(new Error('queue.watch returned no stream')));
-      return reply;
-    }
-
-    open.add(res);
-    const iterator = iterable[Symbol.asyncIterator]();
-    try {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        if (res.destroyed) break;
-        const value = next.value;
-        const frame = isTrackedEnvelope(value) ? `data: ${serialize(value[1])}\nid: ${value[0]}\n\n\n` : `data: ${serialize(value)}\n\n\n`;
-        // a client that does not read: the next state is computed when it has (the older ones are skipped)
-        if (!res.write(frame)) await drained(res);
-      }
-      if (!res.destroyed) res.end(RETURN_FRAME);
-    } catch (cause) {
-      if (!gone.signal.aborted && !res.destroyed) fail(getTRPCErrorFromUnknown(cause));
-    } finally {
-      open.delete(res);
-      if (!res.destroyed && !res.writableEnded) res.end();
-      await iterator.return?.();
-    }
-    return reply;
-  });
-  return open;
+  return { open, close: () => clearInterval(ping) };
 }
 
-/** What tRPC's resolver takes as `connectionParams` (absent, or a JSON object of strings), by its own check. */
-function wellFormedConnectionParams(raw: unknown): boolean {
-  if (raw === undefined) return true;
-  if (typeof raw !== 'string') return false;
+export type ServeWatchOptions = {
+  deps: WatchDeps;
+  streams: WatchStreams;
+  /** Headers the server set before (a request id): sent with the stream's own. */
+  headers?: OutgoingHttpHeaders;
+  /** Every error the stream answers with, for the server's metrics and log (tRPC's `onError`). */
+  onError?: (error: TRPCError) => void;
+};
+
+/**
+ * Serves one `GET /trpc/queue.watch` until the watch ends or the client goes away. The queue token is the
+ * `X-Queue-Token` header, else `connectionParams`' `queueToken`. The caller has answered the requests this
+ * does not stream (`?batch=`, malformed `connectionParams`).
+ */
+export async function serveWatch(req: IncomingMessage, res: ServerResponse, options: ServeWatchOptions): Promise<void> {
+  const { deps } = options;
+  // the client's going away (or a newer stream of its token, through the registry) ends the watch
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+
+  let started: { token: string; ticket: Awaited<ReturnType<typeof currentTicket>>; stream: ReturnType<typeof openStream> } | undefined;
+  let failure: TRPCError | undefined;
   try {
-    parseConnectionParamsFromString(raw);
-    return true;
-  } catch {
-    return false;
+    const header = req.headers['x-queue-token'];
+    const queueToken =
+      typeof header === 'string'
+        ? header
+        : connectionParamsToken(new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams'));
+    const { token, claims } = await verifiedQueueToken({ queueToken, tokens: deps.tokens });
+    const ticket = await currentTicket(deps, claims);
+    // one live stream per token (a new one ends the old), at most WATCH_MAX_STREAMS per process
+    started = { token, ticket, stream: openStream(deps.watches, claims.tokenId, gone.signal) };
+  } catch (cause) {
+    failure = asTRPCError(cause);
   }
+  if (res.destroyed) {
+    started?.stream?.close();
+    return;
+  }
+
+  const fail = (error: TRPCError) => {
+    options.onError?.(error);
+    res.end(`event: serialized-error\ndata: ${JSON.stringify(subscriptionErrorShape(error, WATCH_PATH))}\n\n\n`);
+  };
+  res.writeHead(200, { ...options.headers, ...SSE_HEADERS });
+  res.write(CONNECTED_FRAME);
+  if (!started) {
+    fail(failure ?? asTRPCError(new Error('queue.watch opened no stream')));
+    return;
+  }
+
+  const { token, ticket, stream } = started;
+  const signal = stream?.signal ?? gone.signal;
+  options.streams.open.add(res);
+  const watch = watchTicket(deps, { token, ticket, signal });
+  try {
+    for (let next = await watch.next(); !next.done; next = await watch.next()) {
+      if (res.destroyed) break;
+      const state = next.value;
+      // a client that does not read: the next state is computed when it has (the older ones are skipped)
+      if (!res.write(`data: ${JSON.stringify(state)}\nid: ${watchEventId(state)}\n\n\n`)) await drained(res);
+    }
+    if (!res.destroyed) res.end(RETURN_FRAME);
+  } catch (cause) {
+    if (!signal.aborted && !res.destroyed) fail(asTRPCError(cause));
+  } finally {
+    options.streams.open.delete(res);
+    stream?.close();
+    if (!res.destroyed && !res.writableEnded) res.end();
+    await watch.return(undefined);
+  }
+}
+
+/** The error a stream answers with: a guard's refusal as it is, a reason mapped as the procedures map it, else a 500. */
+function asTRPCError(cause: unknown): TRPCError {
+  if (cause instanceof TRPCError) return cause;
+  return reasonedError(cause) ?? getTRPCErrorFromUnknown(cause);
 }
 
 /** Until the response's buffer drained or the response closed. */

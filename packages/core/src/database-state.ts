@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from './unit-of-work.ts';
+import { isDatabaseUnavailable } from './database-errors.ts';
 
 export type StateLog = {
   warn: (obj: object, msg: string) => void;

@@ -3,6 +3,7 @@ export * from './clock.ts';
 export * from './errors.ts';
 export * from './jobs.ts';
 export * from './unit-of-work.ts';
+export * from './database-errors.ts';
 export * from './deps.ts';
 export * from './dates.ts';
 export * from './concert/create-concert.ts';

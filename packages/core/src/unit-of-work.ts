@@ -1,5 +1,6 @@
-import { DeadlockException, DriverException, LockWaitTimeoutException, OptimisticLockError, ConnectionException } from '@mikro-orm/core';
+import { DeadlockException, LockWaitTimeoutException, OptimisticLockError } from '@mikro-orm/core';
 import { type EntityManager, type PreparedTransaction, inPreparedTransaction } from '@frontrow/db';
+import { isDatabaseUnavailable, sqlState } from './database-errors.ts';
 import { DomainError } from './errors.ts';
 
 export type UnitOfWorkOptions = {
@@ -64,23 +65,4 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof DeadlockException || error instanceof LockWaitTimeoutException) return true;
   const code = sqlState(error);
   return code === '40001' || code === '40P01' || code === '55P03';
-}
-
-/** Connection refused, dropped or the server shutting down: BUSY for the client, never a 500. */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectionException) return true;
-  const code = sqlState(error);
-  if (code && (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300')) return true;
-  // pg-boss hands some errors on as plain objects with a message
-  const message =
-    typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string' ? error.message : '';
-  return /ECONNREFUSED|ECONNRESET|Connection terminated|connect ETIMEDOUT|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-    message,
-  );
-}
-
-function sqlState(error: unknown): string | undefined {
-  if (error instanceof DriverException) return error.sqlState ?? error.code;
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
-  return undefined;
 }

@@ -13,5 +13,12 @@ export { freePort } from './net.ts';
 export { countRoundTrips, type RoundTripCounter } from './round-trips.ts';
 export { listen, type Listener, type ListenOptions } from './listen.ts';
 export { ticketSequenceName } from './sequences.ts';
-export { queryPrepared, executeScript, type ScriptStatement, inPreparedTransaction, type PreparedTransaction } from './prepared.ts';
+export {
+  queryPrepared,
+  type PreparedSource,
+  executeScript,
+  type ScriptStatement,
+  inPreparedTransaction,
+  type PreparedTransaction,
+} from './prepared.ts';
 export { MikroORM, EntityManager, OptimisticLockError, UniqueConstraintViolationException, LockMode } from '@mikro-orm/postgresql';

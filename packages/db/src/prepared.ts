@@ -2,18 +2,25 @@ import pg, { type Pool, type PoolClient, type QueryResult, type QueryResultRow }
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /**
- * A hot read as a named prepared statement on the ORM's own pool: PostgreSQL parses and plans it once per
+ * A hot read as a named prepared statement on the ORM's own pool (or a plain pool, `PreparedSource`): PostgreSQL parses and plans it once per
  * connection instead of on every call (the ORM sends each query as new text). Outside any transaction only:
  * it takes whichever pooled connection is free.
  */
 export async function queryPrepared<T extends QueryResultRow>(
-  em: EntityManager,
+  source: PreparedSource,
   name: string,
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  return (await (await nativePool(em)).query<T>({ name, text, values })).rows;
+  const pool = source instanceof pg.Pool ? source : await nativePool(source);
+  return (await pool.query<T>({ name, text, values })).rows;
 }
+
+/**
+ * Where a hot read runs: the ORM's pool (through any EntityManager), or a `pg` pool of its own for a
+ * process that loads no ORM (the streams process, apps/api/src/streams/).
+ */
+export type PreparedSource = EntityManager | Pool;
 
 /** One transaction's connection: named prepared statements only. */
 export type PreparedTransaction = {

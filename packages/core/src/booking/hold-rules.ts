@@ -76,13 +76,8 @@ export const SEAT_FREE_SQL = (s: string, now: string) =>
 export const SEAT_TAKEN_SQL = (s: string, now: string) =>
   `(${s}.status = 'RESERVED' or (${s}.status = 'HELD' and ${s}.held_until > ${now}))`;
 
-/** An upcoming performance: it starts after `now`. One that has started is no longer on sale or listed. */
-export function isUpcoming(performance: { startsAt: Date | string }, now: Date): boolean {
-  return new Date(performance.startsAt) > now;
-}
-
-/** `isUpcoming` in SQL, for schedule alias `d` and a timestamptz expression `now`. */
-export const UPCOMING_SQL = (d: string, now: string) => `(${d}.starts_at > ${now})`;
+// an upcoming performance: its own module, which the queue's rules read without the ORM this file loads
+export { isUpcoming, UPCOMING_SQL } from './upcoming.ts';
 
 /** The seats of a user's holds that count against the limit: those of the live ones. */
 export function liveHeldSeats(holds: readonly (HoldColumns & { seatNumbers: readonly number[] })[], now: Date): number {

@@ -1,4 +1,4 @@
-import { type EntityManager, type Listener, listen, queryPrepared } from '@frontrow/db';
+import { type Listener, type PreparedSource, listen, queryPrepared } from '@frontrow/db/pg';
 import type { Clock } from '../clock.ts';
 import { DomainError } from '../errors.ts';
 import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
@@ -10,7 +10,8 @@ import type { TokenClaims } from './token-signer.ts';
 export const QUEUE_CHANNEL = 'frontrow_queue';
 
 export type AdmissionMemoryOptions = {
-  em: EntityManager;
+  /** Where the concerts are read when the LISTEN connection is down: the ORM's pool, or a plain `pg` pool. */
+  em: PreparedSource;
   /** Where to LISTEN (a connection of its own); without it the timer alone keeps the state. */
   databaseUrl?: string | undefined;
   /** How often every concert held is read again, whatever was notified: the fallback. */
@@ -75,7 +76,7 @@ type ReadOutcome = { readAt: number; found: boolean } | 'failed';
  * a better position than the database's.
  */
 export class AdmissionMemory {
-  readonly #em: EntityManager;
+  readonly #em: PreparedSource;
   readonly #refreshMs: number;
   readonly #maxStaleMs: number;
   readonly #maxWaitMs: number;

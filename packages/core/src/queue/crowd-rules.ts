@@ -5,7 +5,7 @@
  * tested to agree (crowd-rules.int.test.ts).
  */
 import type { QueueExpiredReason, QueueTokenStatus } from '@frontrow/db';
-import { UPCOMING_SQL } from '../booking/hold-rules.ts';
+import { UPCOMING_SQL } from '../booking/upcoming.ts';
 
 /** A ticket's status on the wire: a token's, or PRE_QUEUE (WAITING before the opening shuffle). */
 export const QUEUE_TICKET_STATUSES = ['PRE_QUEUE', 'WAITING', 'ACTIVE', 'COMPLETED', 'EXPIRED', 'CANCELLED'] as const;

@@ -1,4 +1,5 @@
-import { type EntityManager, type QueueExpiredReason, type QueueTokenStatus, queryPrepared } from '@frontrow/db';
+import type { QueueExpiredReason, QueueTokenStatus } from '@frontrow/db';
+import { type PreparedSource, queryPrepared } from '@frontrow/db/pg';
 import { DomainError } from '../errors.ts';
 import { type ConcertQueueRow, concertQueueColumns } from './concert-queue.ts';
 import { NO_SHOW_SQL, type QueueTicketStatus, TOKEN_CROWD_COLUMNS, type TokenCrowdColumns, effectiveStatus } from './crowd-rules.ts';
@@ -88,7 +89,7 @@ export function ticketStateSqlWith(columns: string): string {
  * One indexed read by primary key (the hot path of polling): no transaction, no identity map.
  * Null when no such token exists or it does not match the signed claims.
  */
-export async function readTicketState(em: EntityManager, claims: TokenClaims, now: Date): Promise<TicketState | null> {
+export async function readTicketState(em: PreparedSource, claims: TokenClaims, now: Date): Promise<TicketState | null> {
   // a named prepared statement: every poll runs it, and parsing and planning it each time cost PostgreSQL
   // more than running it (docs/BENCHMARKS.md)
   const rows = await queryPrepared<TicketRow>(em, 'frontrow_ticket_state', TICKET_STATE_PREPARED, [claims.tokenId]);
@@ -102,7 +103,7 @@ export async function readTicketState(em: EntityManager, claims: TokenClaims, no
  * (`NO_SHOW_SQL`: a token the admitter is freeing meanwhile is not claimed, and their row lock orders the
  * two). Returns the state as claimed, or as read when there was nothing to claim.
  */
-export async function arrive(em: EntityManager, state: TicketState | null, now: Date): Promise<TicketState | null> {
+export async function arrive(em: PreparedSource, state: TicketState | null, now: Date): Promise<TicketState | null> {
   if (state === null || state.status !== 'ACTIVE' || state.claimedAt !== null) return state;
   const claimed = await queryPrepared<{ id: string }>(em, 'frontrow_claim_arrival', CLAIM_ARRIVAL_SQL, [state.tokenId, now]);
   return claimed.length > 0 ? { ...state, claimedAt: now } : state;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Deps } from '../deps.ts';
+import type { PreparedSource } from '@frontrow/db/pg';
+import type { Clock } from '../clock.ts';
 import { isDomainError } from '../errors.ts';
 import type { AdmissionMemory } from './admission-memory.ts';
 import { FINAL_STATUSES, type QueueTicket, type TicketState, readTicketState, toQueueTicket } from './ticket.ts';
@@ -15,7 +16,8 @@ export type WatchTicketInput = {
   everyMs?: number;
 };
 
-export type WatchDeps = Pick<Deps, 'em' | 'clock'> & { admissions?: AdmissionMemory | undefined };
+/** The ORM's EntityManager in the API; a plain `pg` pool in the streams process (it reads by prepared statements only). */
+export type WatchDeps = { em: PreparedSource; clock: Clock; admissions?: AdmissionMemory | undefined };
 
 /**
  * The ticket on connect, then again every time it changes, ending after a final status (`queue.watch`).
