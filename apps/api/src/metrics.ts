@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { type Clock, type EntityManager, readConcertFigures } from '@frontrow/core';
+import { withTimeout } from './with-timeout.ts';
 
 /** What /metrics reads of pg-boss: its queue table, counted by the supervising workers' monitor. */
 export type JobQueueSource = {
@@ -285,17 +286,4 @@ export function createMetrics(options: {
       }
     },
   };
-}
-
-/** Rejects when `promise` takes longer than `ms`: a scrape or a readiness probe never hangs on the database. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

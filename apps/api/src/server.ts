@@ -13,6 +13,7 @@ import { probes } from './plugins/probes.ts';
 import { queueEnterRateLimit } from './plugins/rate-limit.ts';
 import { requestChecks } from './plugins/request-checks.ts';
 import { BODY_LIMIT_BYTES, responses } from './plugins/response.ts';
+import { HTTP_TIMEOUTS, PROBE_TIMEOUT_MS, WATCH_PING_MS } from './http-limits.ts';
 import { closeStreams } from './plugins/streams.ts';
 import { plainCalls, sendAsTRPC } from './plain-calls.ts';
 import { type AppRouter, appRouter } from './router.ts';
@@ -21,7 +22,7 @@ import { registerWatchRoute } from './watch-route.ts';
 import { watchStreams } from './watch-stream.ts';
 import { webApp } from './web.ts';
 
-export { BODY_LIMIT_BYTES };
+export { BODY_LIMIT_BYTES, HTTP_TIMEOUTS, WATCH_PING_MS };
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,22 +64,8 @@ export type ServerDeps = {
   plainCalls?: boolean;
 };
 
-/** A `ping` event on every open `queue.watch` stream this often, so proxies do not cut an idle one (API.md). */
-export const WATCH_PING_MS = 15_000;
-
 /** Calls in one batched request unless TRPC_MAX_BATCH says otherwise. */
 export const DEFAULT_MAX_BATCH = 10;
-/**
- * How long a client may take (API.md, Limits; OPERATIONS.md): the request line and headers within
- * `headersMs`, the whole request with its body within `requestMs` (Node checks every `checkEveryMs`, so a
- * slow body is cut within their sum, 22 s), an idle keep-alive connection kept `keepAliveMs` (above the
- * 60 s idle timeout of common load balancers, so they close first), and any socket silent for `idleMs`
- * closed (a `queue.watch` stream sends a comment every 15 s). A response being written is not cut:
- * these count the client's side only.
- */
-export const HTTP_TIMEOUTS = { headersMs: 10_000, requestMs: 20_000, checkEveryMs: 2_000, keepAliveMs: 65_000, idleMs: 75_000 };
-/** How long /readyz and a /metrics scrape wait on the database before answering without it. */
-const PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * The HTTP edge: tRPC at /trpc beside /healthz, /readyz and /metrics. Each concern is a plugin of its own

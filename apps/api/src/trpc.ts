@@ -78,7 +78,7 @@ function transportMessage(error: TRPCError, type: ProcedureType | 'unknown', pat
 export const router = t.router;
 
 /** A subscription's error as every procedure's error is shaped (the formatter above): a stream's `serialized-error`. */
-export function subscriptionErrorShape(error: TRPCError, path: string) {
+export function subscriptionErrorShape(error: TRPCError, path: string | undefined) {
   return getTRPCErrorShape({ config: t._config, error, type: 'subscription', path, input: undefined, ctx: undefined });
 }
 export const createCallerFactory = t.createCallerFactory;

@@ -7,10 +7,8 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FastifyHandlerOptions, fastifyRequestHandler } from '@trpc/server/adapters/fastify';
-// tRPC's own check of connectionParams (exported for its adapters), so this route refuses exactly what tRPC refuses
-import { parseConnectionParamsFromString } from '@trpc/server/unstable-core-do-not-import';
 import type { AppRouter } from './router.ts';
-import { WATCH_PATH, type WatchDeps, type WatchStreams, serveWatch } from './watch-stream.ts';
+import { WATCH_PATH, type WatchDeps, type WatchStreams, serveWatch, wellFormedConnectionParams } from './watch-stream.ts';
 
 export type WatchRouteOptions = {
   prefix: string;
@@ -41,16 +39,4 @@ export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOpti
     });
     return reply;
   });
-}
-
-/** What tRPC's resolver takes as `connectionParams` (absent, or a JSON object of strings), by its own check. */
-export function wellFormedConnectionParams(raw: unknown): boolean {
-  if (raw === undefined) return true;
-  if (typeof raw !== 'string') return false;
-  try {
-    parseConnectionParamsFromString(raw);
-    return true;
-  } catch {
-    return false;
-  }
 }

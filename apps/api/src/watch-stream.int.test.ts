@@ -1,36 +1,65 @@
 /**
- * `GET /trpc/queue.watch` on its own route (watch-stream.ts): the bytes tRPC 11's SSE producer wrote, so
- * `httpSubscriptionLink` and a browser `EventSource` read it as before; a guard's refusal as tRPC's
+ * `GET /trpc/queue.watch` as both servers answer it, the API (watch-route.ts) and the streams process
+ * (streams/server.ts), each through `serveWatch` (watch-stream.ts): the bytes tRPC 11's SSE producer wrote,
+ * so `httpSubscriptionLink` and a browser `EventSource` read it as before; a guard's refusal as tRPC's
  * `serialized-error`; `return` when a newer stream of the token takes over; one ping for every stream;
- * what the route does not stream answered by tRPC as before. The guards, the registry and the events
- * themselves are tested through this route by queue.int.test.ts and queue-memory.int.test.ts.
+ * what neither streams answered as tRPC answers it (the API leaves it to tRPC; the streams process's
+ * answers are compared with the API's, byte for byte). The guards, the registry and the events themselves
+ * are tested through the API by queue.int.test.ts and queue-memory.int.test.ts.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
 import { AdmissionMemory, type QueueTicket, WatchRegistry, createConcert } from '@frontrow/core';
+import { pendingMigrations } from '@frontrow/db';
 import { testDeps } from '@frontrow/core/testing';
+import { openPool } from '@frontrow/core/edge';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import { buildServer } from './server.ts';
+import { type StreamsServer, createStreamsServer } from './streams/server.ts';
 import { signIn, testInnerContext } from './testing.ts';
 
 let db: TestDatabase;
-let memory: AdmissionMemory;
-let watches: WatchRegistry;
 let app: FastifyInstance;
-let port: number;
+let pool: ReturnType<typeof openPool>;
+let streamsServer: StreamsServer;
 const PING_MS = 100;
+
+/** One server under test: where it listens, and its registry of open streams (three places each). */
+type Served = { port: number; watches: WatchRegistry; memory: AdmissionMemory };
+const servers = new Map<string, Served>();
+/** The server the running describe block tests. */
+let current: Served;
+const API = 'the API';
+const STREAMS = 'the streams process';
 
 beforeAll(async () => {
   db = await createTestDatabase(inject('pgServerUrl'), { poolSize: 10 });
-  memory = new AdmissionMemory({ em: db.orm.em });
-  watches = new WatchRegistry(3);
-  app = await buildServer({ orm: db.orm, inner: testInnerContext(db.orm, { admissions: memory, watches }), watchPingMs: PING_MS });
-  port = new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port as unknown as number;
+  const inner = testInnerContext(db.orm, { admissions: new AdmissionMemory({ em: db.orm.em }), watches: new WatchRegistry(3) });
+  app = await buildServer({ orm: db.orm, inner, watchPingMs: PING_MS });
+  const apiPort = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+  servers.set(API, { port: apiPort, watches: inner.watches as WatchRegistry, memory: inner.admissions as AdmissionMemory });
+
+  // the streams process as streams/main.ts builds it: a plain pg pool, no ORM, the API's token secret
+  pool = openPool({ databaseUrl: db.url, max: 4, name: 'test streams' });
+  const memory = new AdmissionMemory({ em: pool });
+  const watches = new WatchRegistry(3);
+  streamsServer = createStreamsServer({
+    deps: { em: pool, clock: inner.clock, tokens: inner.tokens, admissions: memory, watches },
+    database: { ping: () => pool.query('select 1'), pendingMigrations: () => pendingMigrations(db.orm) },
+    log: pino({ level: 'silent' }),
+    pingMs: PING_MS,
+  });
+  await new Promise<void>((resolve) => streamsServer.server.listen(0, '127.0.0.1', resolve));
+  servers.set(STREAMS, { port: (streamsServer.server.address() as AddressInfo).port, watches, memory });
 });
 afterAll(async () => {
   await app?.close();
-  await memory?.close();
+  await streamsServer?.close();
+  for (const served of servers.values()) await served.memory.close();
+  await pool?.end();
   await db?.drop();
 });
 
@@ -65,7 +94,7 @@ type Raw = {
 };
 
 /** A raw GET, read as text as it arrives: the wire exactly, no SSE parser in between. */
-function get(path: string, headers: Record<string, string> = {}): Raw {
+function get(path: string, headers: Record<string, string> = {}, port = current.port, method = 'GET'): Raw {
   let text = '';
   const waiters = new Set<() => void>();
   let resolveHead: (res: http.IncomingMessage) => void = () => {};
@@ -76,7 +105,7 @@ function get(path: string, headers: Record<string, string> = {}): Raw {
   const ended = new Promise<string>((resolve) => {
     resolveEnd = resolve;
   });
-  const req = http.get({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+  const req = http.request({ method, host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
     resolveHead(res);
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
@@ -90,6 +119,7 @@ function get(path: string, headers: Record<string, string> = {}): Raw {
     res.on('error', () => undefined);
   });
   req.on('error', () => undefined);
+  req.end();
   let done = false;
   void ended.then(() => {
     done = true;
@@ -121,7 +151,13 @@ function get(path: string, headers: Record<string, string> = {}): Raw {
 const idOf = (t: QueueTicket) =>
   `${t.status}:${t.position ?? ''}:${t.activeUntil ?? ''}:${t.estimatedWaitSeconds ?? ''}:${t.paused ? 'p' : ''}${t.soldOut ? 's' : ''}`;
 
-describe('GET /trpc/queue.watch on its own route', () => {
+describe.each([API, STREAMS])('GET /trpc/queue.watch on %s', (name) => {
+  beforeAll(() => {
+    const served = servers.get(name);
+    if (!served) throw new Error(`no server ${name}`);
+    current = served;
+  });
+
   it("writes tRPC's SSE head and frames: connected, then the ticket with its id", async () => {
     const ticket = await waiting();
     const stream = get('/trpc/queue.watch', { 'x-queue-token': ticket.token });
@@ -135,7 +171,8 @@ describe('GET /trpc/queue.watch on its own route', () => {
       vary: 'trpc-accept, accept',
       'transfer-encoding': 'chunked',
     });
-    expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // the API's hooks add the request id; the streams process has none
+    if (name === API) expect(headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const expected = `event: connected\ndata: {}\n\n\ndata: ${JSON.stringify(ticket)}\nid: ${idOf(ticket)}\n\n\n`;
     expect(await stream.until((text) => text.length >= expected.length)).toBe(expected);
     stream.close();
@@ -168,7 +205,7 @@ describe('GET /trpc/queue.watch on its own route', () => {
     const second = get('/trpc/queue.watch', { 'x-queue-token': ticket.token });
     expect(await first.ended).toMatch(/\n\n\nevent: return\ndata: \n\n\n$/);
     await second.until((text) => text.includes('"status"'));
-    expect(watches.size).toBe(1);
+    expect(current.watches.size).toBe(1);
     second.close();
   });
 
@@ -181,14 +218,14 @@ describe('GET /trpc/queue.watch on its own route', () => {
     expect(await get('/trpc/queue.watch', { 'x-queue-token': last.token }).ended).toContain('"reason":"STREAM_LIMIT"');
     open[0]?.close();
     // the place comes back as soon as the server sees the close
-    while (watches.size > 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (current.watches.size > 2) await new Promise((resolve) => setTimeout(resolve, 10));
     const again = get('/trpc/queue.watch', { 'x-queue-token': last.token });
     expect(await again.until((text) => text.includes('"status"'))).toContain(`"token":"${last.token}"`);
     again.close();
     for (const s of open) s.close();
   });
 
-  it('leaves what it does not stream to tRPC, answered as before: a batch, connectionParams that are not an object of strings', async () => {
+  it('answers what it does not stream as tRPC does: a batch, connectionParams that are not an object of strings', async () => {
     const ticket = await waiting();
     const batch = get('/trpc/queue.watch?batch=1', { 'x-queue-token': ticket.token });
     expect(await batch.status).toBe(400);
@@ -198,5 +235,29 @@ describe('GET /trpc/queue.watch on its own route', () => {
     const malformed = get(`/trpc/queue.watch?connectionParams=${encodeURIComponent('{"queueToken":1}')}`);
     expect(await malformed.status).toBe(400);
     expect(JSON.parse(await malformed.ended)).toMatchObject({ error: { data: { code: 'PARSE_ERROR', reason: 'VALIDATION' } } });
+  });
+});
+
+describe('the streams process and the API', () => {
+  it('answer what they do not stream with the same status and the same bytes', async () => {
+    const ticket = await waiting();
+    // another method than GET: tRPC answers with a stream (the procedure is a subscription) saying 405
+    const requests: [method: string, path: string][] = [
+      ['GET', '/trpc/queue.watch?batch=1'],
+      ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('{"queueToken":1}')}`],
+      ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('{"queueToken":')}`],
+      ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('[]')}`],
+      ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('{"queueToken":1}')}&connectionParams=x`],
+      ['POST', '/trpc/queue.watch'],
+    ];
+    for (const [method, path] of requests) {
+      const answers = await Promise.all(
+        [API, STREAMS].map(async (which) => {
+          const answer = get(path, { 'x-queue-token': ticket.token }, servers.get(which)?.port, method);
+          return { status: await answer.status, body: await answer.ended };
+        }),
+      );
+      expect(answers[1], `${method} ${path}`).toEqual(answers[0]);
+    }
   });
 });

@@ -13,6 +13,9 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { TRPCError, getTRPCErrorFromUnknown } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+// tRPC's own check of connectionParams (exported for its adapters), so a stream refuses exactly what tRPC refuses
+import { parseConnectionParamsFromString } from '@trpc/server/unstable-core-do-not-import';
 import { type TokenSigner, type WatchRegistry, watchTicket } from '@frontrow/core/edge';
 import {
   type TicketSource,
@@ -100,10 +103,9 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, opti
 
   const fail = (error: TRPCError) => {
     options.onError?.(error);
-    res.end(`event: serialized-error\ndata: ${JSON.stringify(subscriptionErrorShape(error, WATCH_PATH))}\n\n\n`);
+    res.end(errorFrame(error));
   };
-  res.writeHead(200, { ...options.headers, ...SSE_HEADERS });
-  res.write(CONNECTED_FRAME);
+  writeStreamHead(res, options.headers);
   if (!started) {
     fail(failure ?? asTRPCError(new Error('queue.watch opened no stream')));
     return;
@@ -129,6 +131,64 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, opti
     if (!res.destroyed && !res.writableEnded) res.end();
     await watch.return(undefined);
   }
+}
+
+/** The stream's head: status, headers and the `connected` frame. */
+function writeStreamHead(res: ServerResponse, headers: OutgoingHttpHeaders | undefined): void {
+  // set one by one, not as writeHead's argument: a server's hooks read them back (`getHeader`: is this a stream?)
+  for (const [name, value] of Object.entries({ ...headers, ...SSE_HEADERS })) if (value !== undefined) res.setHeader(name, value);
+  res.writeHead(200);
+  res.write(CONNECTED_FRAME);
+}
+
+function errorFrame(error: TRPCError): string {
+  return `event: serialized-error\ndata: ${JSON.stringify(subscriptionErrorShape(error, WATCH_PATH))}\n\n\n`;
+}
+
+/**
+ * A request for `queue.watch` with another method than GET, as tRPC answers it (the procedure is a
+ * subscription, so the answer is a stream): the stream's head, then METHOD_NOT_ALLOWED as its
+ * `serialized-error`. For the streams process; the API leaves it to tRPC (a test holds the two equal).
+ */
+export function refuseMethod(res: ServerResponse): void {
+  writeStreamHead(res, undefined);
+  res.end(errorFrame(new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: `Unsupported ${WATCH_PATH} method` })));
+}
+
+/** What tRPC's resolver takes as `connectionParams` (absent, or a JSON object of strings), by its own check. */
+export function wellFormedConnectionParams(raw: unknown): boolean {
+  return connectionParamsRefusal(raw) === undefined;
+}
+
+function connectionParamsRefusal(raw: unknown): TRPCError | undefined {
+  // given twice, the first counts (as tRPC and serveWatch read it: URLSearchParams.get)
+  const first = Array.isArray(raw) ? raw[0] : raw;
+  if (first === undefined) return undefined;
+  if (typeof first !== 'string') return new TRPCError({ code: 'PARSE_ERROR', message: 'Not JSON-parsable query params' });
+  try {
+    parseConnectionParamsFromString(first);
+    return undefined;
+  } catch (error) {
+    return getTRPCErrorFromUnknown(error);
+  }
+}
+
+/**
+ * tRPC's answer to a `queue.watch` request it does not stream, for a server without tRPC's handler (the
+ * streams process): a batch (`Cannot batch subscription calls`, in a batch's array) and `connectionParams`
+ * that are not a JSON object of strings, both 400 in the contract's error shape. Null: a request to stream.
+ * The API leaves these to tRPC itself; a test holds the two servers' answers equal.
+ */
+export function refusalBeforeStream(url: URL): { status: number; body: string } | null {
+  if (url.searchParams.has('batch')) {
+    const error = new TRPCError({ code: 'BAD_REQUEST', message: 'Cannot batch subscription calls' });
+    return { status: getHTTPStatusCodeFromError(error), body: JSON.stringify([{ error: subscriptionErrorShape(error, WATCH_PATH) }]) };
+  }
+  const error = connectionParamsRefusal(url.searchParams.get('connectionParams') ?? undefined);
+  // tRPC refuses these before it knows the procedure: no path in the shape
+  return error
+    ? { status: getHTTPStatusCodeFromError(error), body: JSON.stringify({ error: subscriptionErrorShape(error, undefined) }) }
+    : null;
 }
 
 /** The error a stream answers with: a guard's refusal as it is, a reason mapped as the procedures map it, else a 500. */

@@ -40,6 +40,7 @@ type Flags = {
   json?: string | true;
   keep?: boolean;
   streams: number;
+  streamsUrl?: string;
   statusClients: number;
   connectRate: number;
 };
@@ -97,6 +98,10 @@ export function registerBenchCommands(program: Command, runtime: () => Promise<B
       'streams scenario: queue.watch streams to open on the API (one process; needs its TOKEN_SECRET)',
       positive,
       10_000,
+    )
+    .option(
+      '--streams-url <url>',
+      'streams scenario: open the streams on this process instead (a streams process, `pnpm start:streams`); queue.status stays on --url',
     )
     .option('--status-clients <n>', 'streams scenario: clients polling queue.status beside the streams', positive, 16)
     .option('--connect-rate <n>', 'streams scenario: streams opened per second at most', positive, 2_000)

@@ -17,4 +17,13 @@ export * from './queue/ticket.ts';
 export * from './queue/watch-ticket.ts';
 export * from './queue/admission-memory.ts';
 export * from './queue/watch-registry.ts';
-export type { PreparedSource } from '@frontrow/db/pg';
+// the database's side of a process with no ORM: apps reach the database through core (docs/ARCHITECTURE.md)
+export {
+  type PreparedSource,
+  type RunSql,
+  MIGRATE_COMMAND,
+  assertSchemaCurrentBy,
+  databaseName,
+  openPool,
+  pendingMigrationsBy,
+} from '@frontrow/db/pg';

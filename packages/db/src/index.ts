@@ -12,6 +12,7 @@ export {
 export { freePort } from './net.ts';
 export { countRoundTrips, type RoundTripCounter } from './round-trips.ts';
 export { listen, type Listener, type ListenOptions } from './listen.ts';
+export { CONNECTION_OPTIONS, openPool } from './connection.ts';
 export { ticketSequenceName } from './sequences.ts';
 export {
   queryPrepared,

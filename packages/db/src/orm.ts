@@ -1,5 +1,6 @@
 import { type Options, PostgreSqlDriver, defineConfig, MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { CONNECTION_OPTIONS } from './connection.ts';
 import * as entities from './entities/index.ts';
 import { migrations } from './migrations/index.ts';
 
@@ -25,20 +26,8 @@ export function ormConfig({ databaseUrl, poolSize = 10, debug = false }: OrmOpti
       entities.QueueToken,
     ],
     pool: { min: 0, max: poolSize },
-    // Every wait is bounded, so a stuck lock or an exhausted pool answers BUSY and never hangs a request:
-    // for a pooled connection, for a row lock (set once per connection, not per transaction), and for a
-    // transaction left open by a crashed client.
-    driverOptions: {
-      connectionTimeoutMillis: 5_000,
-      lock_timeout: 3_000,
-      idle_in_transaction_session_timeout: 60_000,
-      // Named prepared statements (the hot paths, prepared.ts) are planned once per connection. Left to
-      // itself PostgreSQL re-plans a statement on every call when a generic plan looks dearer than a
-      // custom one: the sold-out hold precheck spent 0.8 ms planning to run 0.3 ms. Our named statements
-      // are keyed lookups written for a generic plan; the ORM sends its queries as text with the values in
-      // them (planned per call whatever this says).
-      options: '-c plan_cache_mode=force_generic_plan',
-    },
+    // the same options as every pool of ours (connection.ts): bounded waits, generic plans for named statements
+    driverOptions: { ...CONNECTION_OPTIONS },
     debug,
     // never create a database: a typo in DATABASE_URL must fail, not serve an empty schema
     ensureDatabase: false,

@@ -6,3 +6,12 @@
  */
 export { queryPrepared, type PreparedSource } from './prepared.ts';
 export { listen, type Listener, type ListenOptions } from './listen.ts';
+export {
+  MIGRATE_COMMAND,
+  assertSchemaCurrentBy,
+  databaseName,
+  isMissingDatabase,
+  pendingMigrationsBy,
+  type RunSql,
+} from './schema-state.ts';
+export { CONNECTION_OPTIONS, openPool } from './connection.ts';

@@ -27,5 +27,6 @@ export const closeStreams = fp(async (app: FastifyInstance) => {
 });
 
 export function isEventStream(reply: FastifyReply): boolean {
-  return String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
+  // a hijacked reply (the queue.watch route, watch-route.ts) set its headers on the raw response
+  return String(reply.getHeader('content-type') ?? reply.raw.getHeader('content-type') ?? '').startsWith('text/event-stream');
 }

@@ -10,6 +10,7 @@ import { type StreamsReport, formatStreams, runStreams } from './streams.ts';
 /** The flags of `frontrow bench` the streams scenario reads. */
 export type StreamsFlags = {
   url: string;
+  streamsUrl?: string;
   duration: number;
   streams: number;
   statusClients: number;
@@ -26,6 +27,8 @@ export async function runStreamsCommand(rt: Runtime, flags: StreamsFlags): Promi
   const urls = benchUrls(flags.url);
   const [url] = urls;
   if (!url || urls.length > 1) throw new InvalidArgumentError('--url: the streams scenario measures one API process (one URL)');
+  const streamsUrls = flags.streamsUrl === undefined ? [] : benchUrls(flags.streamsUrl);
+  if (streamsUrls.length > 1) throw new InvalidArgumentError('--streams-url: one streams process (one URL)');
   // each stream and each client is a socket of this process: bounds well past one API process's cap
   if (flags.streams > 100_000) throw new InvalidArgumentError('--streams: at most 100000');
   if (flags.statusClients > 1_000) throw new InvalidArgumentError('--status-clients: at most 1000');
@@ -38,6 +41,7 @@ export async function runStreamsCommand(rt: Runtime, flags: StreamsFlags): Promi
     await runStreams(
       {
         url,
+        streamsUrl: streamsUrls[0],
         streams: flags.streams,
         seconds: flags.duration,
         statusClients: flags.statusClients,

@@ -20,7 +20,10 @@ import { Samples } from '../recorder.ts';
 import { metricValue } from '../run.ts';
 
 export type StreamsOptions = {
+  /** The API: `queue.status` is timed there. */
   url: string;
+  /** Where the streams are opened and whose memory is read (`--streams-url`: a streams process); the API when unset. */
+  streamsUrl?: string | undefined;
   /** Streams to open (`--streams`). */
   streams: number;
   /** Length of each measured phase. */
@@ -42,7 +45,7 @@ export type StatusLatency = { rps: number; p50: number; p99: number; errors: num
 
 export type StreamsPhase = {
   name: string;
-  /** The API's resident memory at the phase's end, MB; null if /metrics did not say. */
+  /** The streams' process's resident memory at the phase's end, MB (the API's, without --streams-url); null if its /metrics did not say. */
   rssMb: number | null;
   transactionsPerSecond: number;
   tokenReadsPerSecond: number;
@@ -54,6 +57,8 @@ export type StreamsPhase = {
 
 export type StreamsReport = {
   url: string;
+  /** Where the streams were opened (the API's URL without --streams-url). */
+  streamsUrl: string;
   streams: number;
   seconds: number;
   concertId: string;
@@ -72,9 +77,9 @@ const LINE_STEP = 10;
 
 export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Promise<StreamsReport> {
   const { db, progress } = deps;
-  const base = new URL(options.url);
-  const host = base.hostname.replace(/^\[|\]$/g, '');
-  const port = base.port === '' ? 80 : Number(base.port);
+  const { host, port } = hostAndPort(options.url);
+  const streamsUrl = options.streamsUrl ?? options.url;
+  const streamsAt = hostAndPort(streamsUrl);
   const load = async () => (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const loadStart = await load().catch(() => 'unknown');
@@ -100,7 +105,7 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
     const rssMb = async (): Promise<number | null> => {
       const text = await new Promise<string>((resolve) => {
         http
-          .get({ host, port, path: '/metrics' }, (res) => {
+          .get({ ...streamsAt, path: '/metrics' }, (res) => {
             let body = '';
             res.setEncoding('utf8');
             res.on('data', (chunk: string) => {
@@ -181,7 +186,7 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
     try {
       for (const token of tokens) {
         const req = http.get(
-          { host, port, path: '/trpc/queue.watch', agent, headers: { 'x-queue-token': token, accept: 'text/event-stream' } },
+          { ...streamsAt, path: '/trpc/queue.watch', agent, headers: { 'x-queue-token': token, accept: 'text/event-stream' } },
           (res) => {
             opened++;
             res.setEncoding('utf8');
@@ -226,6 +231,7 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
     const open = phases[2]?.status;
     return {
       url: options.url,
+      streamsUrl,
       streams: options.streams,
       seconds: options.seconds,
       concertId,
@@ -241,6 +247,11 @@ export async function runStreams(options: StreamsOptions, deps: StreamsDeps): Pr
     await db.retire(concertId);
     if (!options.keep) await db.remove([concertId]);
   }
+}
+
+function hostAndPort(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port === '' ? 80 : Number(parsed.port) };
 }
 
 /** `queue.status` by one keep-alive client per token, back to back for `seconds`: req/s, p50 and p99 in ms. */
@@ -280,10 +291,10 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 /** The report as text: one line per phase, then the streams' outcome and the ratio. */
 export function formatStreams(report: StreamsReport): string {
   const lines = [
-    `streams: ${report.streams} to ${report.url}, phases of ${report.seconds} s; load average ${report.load.start} at the start, ${report.load.end} at the end`,
+    `streams: ${report.streams} to ${report.streamsUrl}${report.streamsUrl === report.url ? '' : ` (queue.status on ${report.url})`}, phases of ${report.seconds} s; load average ${report.load.start} at the start, ${report.load.end} at the end`,
     `opened ${report.opened}, refused ${report.refused} (STREAM_LIMIT), reset ${report.reset}; all answered in ${report.connectSeconds.toFixed(1)} s`,
     '',
-    `${'phase'.padEnd(28)} ${'API RSS'.padStart(8)} ${'db xact/s'.padStart(10)} ${'token reads/s'.padStart(14)}  queue.status / events`,
+    `${'phase'.padEnd(28)} ${(report.streamsUrl === report.url ? 'API RSS' : 'RSS').padStart(8)} ${'db xact/s'.padStart(10)} ${'token reads/s'.padStart(14)}  queue.status / events`,
   ];
   for (const p of report.phases) {
     const status = p.status

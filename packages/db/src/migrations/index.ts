@@ -7,14 +7,19 @@ import { QueueCrowdControls } from './0006-queue-crowd-controls.ts';
 import { QueueNotify } from './0007-queue-notify.ts';
 import { QueueTokenFinishedAt } from './0008-queue-token-finished-at.ts';
 
+import { MIGRATION_NAMES, type MigrationName } from './names.ts';
+
+/** Each migration's class by its name (names.ts): a name without a class, or a class without a name, does not build. */
+const classes = {
+  '0001-initial-schema': InitialSchema,
+  '0002-queue-token-activated-at': QueueTokenActivatedAt,
+  '0003-reservation-live-hold-expiry': ReservationLiveHoldExpiry,
+  '0004-concert-active-count': ConcertActiveCount,
+  '0005-wallet-adjustment': WalletAdjustment,
+  '0006-queue-crowd-controls': QueueCrowdControls,
+  '0007-queue-notify': QueueNotify,
+  '0008-queue-token-finished-at': QueueTokenFinishedAt,
+} satisfies Record<MigrationName, unknown>;
+
 /** Every migration in order; listed in code so no file globbing decides what runs. */
-export const migrations = [
-  { name: '0001-initial-schema', class: InitialSchema },
-  { name: '0002-queue-token-activated-at', class: QueueTokenActivatedAt },
-  { name: '0003-reservation-live-hold-expiry', class: ReservationLiveHoldExpiry },
-  { name: '0004-concert-active-count', class: ConcertActiveCount },
-  { name: '0005-wallet-adjustment', class: WalletAdjustment },
-  { name: '0006-queue-crowd-controls', class: QueueCrowdControls },
-  { name: '0007-queue-notify', class: QueueNotify },
-  { name: '0008-queue-token-finished-at', class: QueueTokenFinishedAt },
-];
+export const migrations = MIGRATION_NAMES.map((name) => ({ name, class: classes[name] }));
