@@ -17,9 +17,11 @@ import {
   TEST_AUTH_SECRET,
   TEST_TOKEN_SECRET,
   apiMain,
+  exitWithin,
   spawnNode,
   startApiProcess,
   stopSpawned,
+  streamsMain,
   workerMain,
 } from './processes.ts';
 
@@ -106,19 +108,6 @@ describe('slow clients against an API process', () => {
   });
 });
 
-/** Resolves with the exit of `child`, or fails the test if it still runs after `boundMs`. */
-async function exitWithin(child: Spawned, boundMs: number) {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${child.name} still running after ${boundMs} ms:\n${child.output()}`)), boundMs);
-  });
-  try {
-    return await Promise.race([child.exited, bound]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 const LAST_MIGRATION = '0005-wallet-adjustment';
 
 describe('the database at start', () => {
@@ -131,11 +120,11 @@ describe('the database at start', () => {
     DB_POOL_SIZE: '2',
   });
 
-  it('a DATABASE_URL naming no database stops start:api and start:worker with one line, and creates nothing', async () => {
+  it('a DATABASE_URL naming no database stops start:api, start:worker and start:streams with one line, and creates nothing', async () => {
     const missing = `frontrow_missing_${process.pid}`;
     const url = new URL(db.url);
     url.pathname = `/${missing}`;
-    for (const main of [apiMain, workerMain]) {
+    for (const main of [apiMain, workerMain, streamsMain]) {
       const child = spawnNode(main, env(url.toString()));
       expect(await exitWithin(child, 30_000)).toEqual({ code: 1, signal: null });
       const lines = child.output().trim().split('\n');
@@ -146,11 +135,11 @@ describe('the database at start', () => {
     expect(found).toEqual([]);
   });
 
-  it('a schema behind the code stops start:api and start:worker with one line naming the migration and the command', async () => {
+  it('a schema behind the code stops start:api, start:worker and start:streams with one line naming the migration and the command', async () => {
     const behind = await createTestDatabase(inject('pgServerUrl'), { poolSize: 2 });
     try {
       await behind.orm.em.getConnection().execute(`delete from mikro_orm_migrations where name like ?`, [`${LAST_MIGRATION}%`]);
-      for (const main of [apiMain, workerMain]) {
+      for (const main of [apiMain, workerMain, streamsMain]) {
         const child = spawnNode(main, env(behind.url));
         expect(await exitWithin(child, 30_000)).toEqual({ code: 1, signal: null });
         const lines = child.output().trim().split('\n');

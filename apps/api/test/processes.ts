@@ -11,6 +11,7 @@ import { TEST_AUTH_SECRET } from '../src/testing.ts';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const apiMain = join(repoRoot, 'apps/api/src/main.ts');
 export const workerMain = join(repoRoot, 'apps/worker/src/main.ts');
+export const streamsMain = join(repoRoot, 'apps/api/src/streams/main.ts');
 export const cliMain = join(repoRoot, 'apps/cli/src/main.ts');
 
 export const TEST_TOKEN_SECRET = 'e2e-test-secret-0123456789abcdefghijklmnop';
@@ -156,4 +157,17 @@ export async function startApiProcess(
   });
   await waitForReady(base, server);
   return { base, port, server };
+}
+
+/** Resolves with the exit of `child`, or fails the test if it still runs after `boundMs`. */
+export async function exitWithin(child: Spawned, boundMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${child.name} still running after ${boundMs} ms:\n${child.output()}`)), boundMs);
+  });
+  try {
+    return await Promise.race([child.exited, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
