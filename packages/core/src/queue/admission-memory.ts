@@ -390,10 +390,25 @@ export class AdmissionMemory {
     const fingerprint = `${JSON.stringify(row)}|${gone.size}|${goneThrough}`;
     const before = this.#concerts.get(id);
     this.#concerts.set(id, { row, gone, goneThrough, readAt, usedAt: before?.usedAt ?? readAt, fingerprint });
-    if (notified || before?.fingerprint !== fingerprint) {
-      for (const fn of this.#subscribers.get(id) ?? []) fn();
-    }
+    if (notified || before?.fingerprint !== fingerprint) fanOut([...(this.#subscribers.get(id) ?? [])]);
   }
+}
+
+/** Subscribers told in one turn of the event loop, at most (`fanOut`). */
+export const FAN_OUT_SLICE = 256;
+
+/**
+ * Calls every subscriber of a concert that changed, `FAN_OUT_SLICE` per turn of the event loop. Each
+ * subscriber is a stream that then looks again at its ticket, through promises: told all at once, the
+ * work of 10,000 streams would advance one promise step at a time for all of them together, every
+ * stream's intermediate objects alive at the same moment (tens of MB a round, which the young generation
+ * cannot hold, so they are promoted and the heap grows: docs/BENCHMARKS.md). A slice's streams finish (or
+ * reach their next wait) before the next slice starts. The last slice is told a few ms after the first.
+ */
+export function fanOut(subscribers: (() => void)[], from = 0): void {
+  const end = Math.min(subscribers.length, from + FAN_OUT_SLICE);
+  for (let i = from; i < end; i++) subscribers[i]?.();
+  if (end < subscribers.length) setImmediate(() => fanOut(subscribers, end));
 }
 
 function addTo(map: Map<string, Set<() => void>>, key: string, fn: () => void): () => void {
