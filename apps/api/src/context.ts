@@ -11,6 +11,7 @@ import type {
   WatchRegistry,
 } from '@frontrow/core';
 import type { EntityManager } from '@frontrow/core';
+import { singleHeader } from './guards.ts';
 
 /** What procedures run on: the runtime's `deps` and `edge` (`openRuntime`), or `testInnerContext` in tests (docs/ARCHITECTURE.md#how-a-request-flows). */
 export type InnerContext = {
@@ -53,7 +54,7 @@ export function createContextFactory(inner: InnerContext) {
     ...inner,
     em,
     authorization: req.headers.authorization,
-    queueToken: header(req.headers['x-queue-token']),
+    queueToken: singleHeader(req.headers['x-queue-token']),
     clientIp: req.ip,
     req,
     res,
@@ -63,9 +64,4 @@ export function createContextFactory(inner: InnerContext) {
 /** A context with no HTTP request: for `createCallerFactory(router)(...)` in tests and tools. */
 export function callerContext(inner: InnerContext, headers: { authorization?: string; queueToken?: string } = {}): Context {
   return { ...inner, em: inner.em.fork(), authorization: headers.authorization, queueToken: headers.queueToken, clientIp: '127.0.0.1' };
-}
-
-/** A header sent once; sent twice, it is neither (the guard answers as for a missing one). */
-function header(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import { DomainError, type ErrorReason, isDatabaseUnavailable } from '@frontrow/core/edge';
+import { type DatabaseState, DomainError, type ErrorReason, isDatabaseUnavailable } from '@frontrow/core/edge';
 
 /** API.md's table of reasons, checked by the compiler: a new reason without a code does not build. */
 export const REASON_CODES = {
@@ -95,4 +95,31 @@ export function errorBody(reason: ErrorReason | 'INTERNAL', message: string, pat
   const httpStatus = getHTTPStatusCodeFromError(new TRPCError({ code }));
   const data = { code, httpStatus, path, ...(reason === 'INTERNAL' ? {} : { reason }) };
   return { error: { message, code: TRPC_ERROR_CODES_BY_KEY[code], data } };
+}
+
+/** The database error behind a BUSY answer, if the database being away is what it was. */
+export function databaseCause(error: Error): unknown {
+  for (let cause: unknown = error.cause; cause !== undefined; cause = cause instanceof Error ? cause.cause : undefined) {
+    if (isDatabaseUnavailable(cause)) return cause;
+  }
+  return undefined;
+}
+
+/**
+ * What a server writes of a call's error (the API's tRPC `onError`, the streams process's streams): the
+ * database away is one line when that starts and one when it ends (`state`), not one per call; a bug
+ * (no reason, a 5xx) an error line with its cause; a client's mistake or a refusal nothing.
+ */
+export function reportCallError(
+  error: TRPCError,
+  state: Pick<DatabaseState, 'failed'>,
+  log: { error: (obj: object, msg: string) => void },
+  path = 'queue.watch',
+): void {
+  const reason = reasonOf(error);
+  if (reason === 'BUSY') {
+    const cause = databaseCause(error);
+    if (cause) state.failed(cause, path);
+  }
+  if (reason === undefined && getHTTPStatusCodeFromError(error) >= 500) log.error({ err: error.cause ?? error, path }, 'procedure failed');
 }

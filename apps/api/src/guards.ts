@@ -77,16 +77,23 @@ export function reasonedError(cause: unknown): ReasonedTRPCError | undefined {
 }
 
 /**
- * `queue.watch` only: a browser `EventSource` cannot send headers, so the queue token may also come as
- * tRPC's `connectionParams` query parameter (`?connectionParams={"queueToken":"<token>"}`, what
- * `httpSubscriptionLink` sends with its `connectionParams` option). An `X-Queue-Token` header, when
- * present, wins. Undefined when the parameter is absent, not JSON, or names no token (the guard then
- * answers TOKEN_MISSING).
+ * `queue.watch`'s queue token: the `X-Queue-Token` header when it is sent (once, not empty), else the
+ * `queueToken` of tRPC's `connectionParams` query parameter (`?connectionParams={"queueToken":"<token>"}`,
+ * what `httpSubscriptionLink` sends with its `connectionParams` option), since a browser `EventSource`
+ * cannot send headers. Undefined when neither names one (the guard then answers TOKEN_MISSING). The tRPC
+ * procedure's middleware and `serveWatch` both read it here.
  */
-export function connectionParamsToken(raw: string | null | undefined): string | undefined {
+export function watchQueueToken(header: string | undefined, url: string): string | undefined {
+  if (header) return header;
+  const raw = new URL(url, 'http://localhost').searchParams.get('connectionParams');
   if (!raw) return undefined;
   const parsed = z.object({ queueToken: z.string().min(1).max(4096) }).safeParse(safeJson(raw));
   return parsed.success ? parsed.data.queueToken : undefined;
+}
+
+/** A header sent once; sent twice, it is neither (the guard answers as for a missing one). */
+export function singleHeader(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function safeJson(raw: string): unknown {

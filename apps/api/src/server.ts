@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { fastifyRequestHandler, fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { type DatabaseState, type MikroORM, databaseProbe, databaseState, isDatabaseUnavailable } from '@frontrow/core';
+import { type DatabaseState, type MikroORM, databaseProbe, databaseState } from '@frontrow/core';
 import { type InnerContext, createContextFactory } from './context.ts';
-import { reasonOf } from './errors.ts';
+import { reasonOf, reportCallError } from './errors.ts';
 import type { JobQueueSource } from './metrics.ts';
 import { TRPC_PREFIX, createCalls } from './plugins/calls.ts';
 import { serverLog } from './plugins/logging.ts';
@@ -115,16 +115,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     router: appRouter,
     createContext,
     onError({ error, path, req }) {
-      const reason = reasonOf(error);
-      const status = getHTTPStatusCodeFromError(error);
-      if (path) calls.failed(req, path, { status, reason: reason ?? '' });
-      // the database away: one line when that starts (and one when it ends), not one per call
-      if (reason === 'BUSY') {
-        const cause = databaseCause(error);
-        if (cause) state.failed(cause, path ?? 'trpc');
-      }
-      // a bug, not a client's mistake or a busy database: the one case worth an error line
-      if (reason === undefined && status >= 500) req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+      if (path) calls.failed(req, path, { status: getHTTPStatusCodeFromError(error), reason: reasonOf(error) ?? '' });
+      reportCallError(error, state, req.log, path ?? 'trpc');
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
   // a WAITING token's poll without tRPC's machinery (waiting-status.ts); every other case is the procedure's
@@ -157,12 +149,4 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     streams: watchStreams(deps.watchPingMs ?? WATCH_PING_MS),
   });
   return app;
-}
-
-/** The database error behind a BUSY answer, if the database being away is what it was. */
-function databaseCause(error: Error): unknown {
-  for (let cause: unknown = error.cause; cause !== undefined; cause = cause instanceof Error ? cause.cause : undefined) {
-    if (isDatabaseUnavailable(cause)) return cause;
-  }
-  return undefined;
 }

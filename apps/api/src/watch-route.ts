@@ -8,7 +8,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FastifyHandlerOptions, fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { AppRouter } from './router.ts';
-import { WATCH_PATH, type WatchDeps, type WatchStreams, serveWatch, wellFormedConnectionParams } from './watch-stream.ts';
+import { WATCH_PATH, type WatchDeps, type WatchStreams, isBatch, serveWatch, wellFormedConnectionParams } from './watch-stream.ts';
 
 export type WatchRouteOptions = {
   prefix: string;
@@ -20,12 +20,13 @@ export type WatchRouteOptions = {
 
 export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOptions): void {
   const { onError } = options.trpcOptions;
-  app.addHook('onClose', async () => options.streams.close());
+  // before the server closes: a stream still in its guards then opens no stream to hold the close up
+  app.addHook('preClose', async () => options.streams.close());
   app.get(`${options.prefix}/${WATCH_PATH}`, { exposeHeadRoute: false }, async (req, reply) => {
     const query = req.query as Record<string, unknown>;
     // not a stream: tRPC answers it as it always did (a batch refused, connectionParams that are not an
     // object of strings refused; both 400)
-    if (query.batch !== undefined || !wellFormedConnectionParams(query.connectionParams)) {
+    if (isBatch(new URL(req.url, 'http://localhost')) || !wellFormedConnectionParams(query.connectionParams)) {
       await fastifyRequestHandler({ ...options.trpcOptions, req, res: reply, path: WATCH_PATH });
       return reply;
     }

@@ -187,6 +187,17 @@ describe.each([API, STREAMS])('GET /trpc/queue.watch on %s', (name) => {
     for (const s of streams) s.close();
   });
 
+  it("takes the queue token from connectionParams when the X-Queue-Token header is empty, and the header's when both name one", async () => {
+    const [ticket, other] = [await waiting(), await waiting()];
+    const params = encodeURIComponent(JSON.stringify({ queueToken: ticket.token }));
+    const empty = get(`/trpc/queue.watch?connectionParams=${params}`, { 'x-queue-token': '' });
+    expect(await empty.until((text) => text.includes('"token"'))).toContain(`"token":"${ticket.token}"`);
+    empty.close();
+    const both = get(`/trpc/queue.watch?connectionParams=${params}`, { 'x-queue-token': other.token });
+    expect(await both.until((text) => text.includes('"token"'))).toContain(`"token":"${other.token}"`);
+    both.close();
+  });
+
   it("answers a guard's refusal as tRPC's serialized-error frame, in the contract's error shape, and ends", async () => {
     const stream = get('/trpc/queue.watch');
     const error = {
@@ -248,7 +259,9 @@ describe('the streams process and the API', () => {
       ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('{"queueToken":')}`],
       ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('[]')}`],
       ['GET', `/trpc/queue.watch?connectionParams=${encodeURIComponent('{"queueToken":1}')}&connectionParams=x`],
+      ['GET', `/trpc/queue.watch?batch=1&connectionParams=${encodeURIComponent('{"queueToken":1}')}`],
       ['POST', '/trpc/queue.watch'],
+      ['HEAD', '/trpc/queue.watch'],
     ];
     for (const [method, path] of requests) {
       const answers = await Promise.all(

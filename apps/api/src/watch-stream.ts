@@ -19,12 +19,13 @@ import { parseConnectionParamsFromString } from '@trpc/server/unstable-core-do-n
 import { type TokenSigner, type WatchRegistry, watchTicket } from '@frontrow/core/edge';
 import {
   type TicketSource,
-  connectionParamsToken,
   currentTicket,
   openStream,
   reasonedError,
   verifiedQueueToken,
+  singleHeader,
   watchEventId,
+  watchQueueToken,
 } from './guards.ts';
 import { subscriptionErrorShape } from './trpc.ts';
 
@@ -47,18 +48,31 @@ const RETURN_FRAME = 'event: return\ndata: \n\n\n';
 /** What a stream reads: the token's signer, where its state comes from, and the process's open watches. */
 export type WatchDeps = TicketSource & { tokens: TokenSigner; watches?: WatchRegistry | undefined };
 
-/** The open streams of one process, which one timer pings. `close` stops the timer (the streams are the server's to end). */
-export type WatchStreams = { readonly open: Set<ServerResponse>; close(): void };
+/**
+ * The open streams of one process, which one timer pings. `close` stops the timer and marks the process
+ * closing: a stream still in its guards then opens no stream (the streams open are the server's to end).
+ */
+export type WatchStreams = { readonly open: Set<ServerResponse>; readonly closing: boolean; close(): void };
 
 export function watchStreams(pingMs: number): WatchStreams {
   const open = new Set<ServerResponse>();
+  let closing = false;
   // one timer for every stream of the process (tRPC's producer runs one per stream); a stream whose
   // client does not read (its buffer full) is skipped: it is not idle
   const ping = setInterval(() => {
     for (const res of open) if (!res.writableNeedDrain) res.write(PING_FRAME);
   }, pingMs);
   ping.unref();
-  return { open, close: () => clearInterval(ping) };
+  return {
+    open,
+    get closing() {
+      return closing;
+    },
+    close: () => {
+      closing = true;
+      clearInterval(ping);
+    },
+  };
 }
 
 export type ServeWatchOptions = {
@@ -84,11 +98,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, opti
   let started: { token: string; ticket: Awaited<ReturnType<typeof currentTicket>>; stream: ReturnType<typeof openStream> } | undefined;
   let failure: TRPCError | undefined;
   try {
-    const header = req.headers['x-queue-token'];
-    const queueToken =
-      typeof header === 'string'
-        ? header
-        : connectionParamsToken(new URL(req.url ?? '/', 'http://localhost').searchParams.get('connectionParams'));
+    const queueToken = watchQueueToken(singleHeader(req.headers['x-queue-token']), req.url ?? '/');
     const { token, claims } = await verifiedQueueToken({ queueToken, tokens: deps.tokens });
     const ticket = await currentTicket(deps, claims);
     // one live stream per token (a new one ends the old), at most WATCH_MAX_STREAMS per process
@@ -96,8 +106,11 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, opti
   } catch (cause) {
     failure = asTRPCError(cause);
   }
-  if (res.destroyed) {
+  // the client went away during the guards, or the server began to close meanwhile (its close ended the
+  // streams open then; this one would hold it up): no stream
+  if (res.destroyed || options.streams.closing) {
     started?.stream?.close();
+    res.destroy();
     return;
   }
 
@@ -105,8 +118,8 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, opti
     options.onError?.(error);
     res.end(errorFrame(error));
   };
-  writeStreamHead(res, options.headers);
   if (!started) {
+    writeStreamHead(res, options.headers);
     fail(failure ?? asTRPCError(new Error('queue.watch opened no stream')));
     return;
   }
@@ -116,6 +129,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, opti
   options.streams.open.add(res);
   const watch = watchTicket(deps, { token, ticket, signal });
   try {
+    writeStreamHead(res, options.headers);
     for (let next = await watch.next(); !next.done; next = await watch.next()) {
       if (res.destroyed) break;
       const state = next.value;
@@ -180,15 +194,21 @@ function connectionParamsRefusal(raw: unknown): TRPCError | undefined {
  * The API leaves these to tRPC itself; a test holds the two servers' answers equal.
  */
 export function refusalBeforeStream(url: URL): { status: number; body: string } | null {
-  if (url.searchParams.has('batch')) {
-    const error = new TRPCError({ code: 'BAD_REQUEST', message: 'Cannot batch subscription calls' });
-    return { status: getHTTPStatusCodeFromError(error), body: JSON.stringify([{ error: subscriptionErrorShape(error, WATCH_PATH) }]) };
-  }
+  // tRPC reads connectionParams before it looks at the batch
   const error = connectionParamsRefusal(url.searchParams.get('connectionParams') ?? undefined);
   // tRPC refuses these before it knows the procedure: no path in the shape
-  return error
-    ? { status: getHTTPStatusCodeFromError(error), body: JSON.stringify({ error: subscriptionErrorShape(error, undefined) }) }
-    : null;
+  if (error)
+    return { status: getHTTPStatusCodeFromError(error), body: JSON.stringify({ error: subscriptionErrorShape(error, undefined) }) };
+  if (isBatch(url)) {
+    const batch = new TRPCError({ code: 'BAD_REQUEST', message: 'Cannot batch subscription calls' });
+    return { status: getHTTPStatusCodeFromError(batch), body: JSON.stringify([{ error: subscriptionErrorShape(batch, WATCH_PATH) }]) };
+  }
+  return null;
+}
+
+/** A batched call, as tRPC tells one: `?batch=1` (any other value is a single call). */
+export function isBatch(url: URL): boolean {
+  return url.searchParams.get('batch') === '1';
 }
 
 /** The error a stream answers with: a guard's refusal as it is, a reason mapped as the procedures map it, else a 500. */

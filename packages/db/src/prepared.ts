@@ -12,7 +12,8 @@ export async function queryPrepared<T extends QueryResultRow>(
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  const pool = source instanceof pg.Pool ? source : await nativePool(source);
+  // told apart by shape, not by class: a pool from another copy of `pg` is a pool too
+  const pool = 'getConnection' in source ? await nativePool(source) : source;
   return (await pool.query<T>({ name, text, values })).rows;
 }
 

@@ -9,7 +9,7 @@ import {
   watchTicket,
   QUEUE_EXPIRED_REASONS,
 } from '@frontrow/core';
-import { connectionParamsToken, openStream, watchEventId } from '../guards.ts';
+import { openStream, watchEventId, watchQueueToken } from '../guards.ts';
 import { identifiedProcedure, ownTicketProcedure, publicProcedure, router, ticketProcedure } from '../trpc.ts';
 
 /** API.md's `QueueTicket`. */
@@ -30,10 +30,10 @@ const queueTicket = z.object({
 /** What the caller sends to `queue.enter`: the concert; the user is the signed-in one. */
 const enterInput = enterQueueInput.omit({ userId: true });
 
-/** `queue.watch` only: the queue token may also come as tRPC's `connectionParams` (guards.ts, `connectionParamsToken`). */
+/** `queue.watch` only: the queue token may also come as tRPC's `connectionParams` (guards.ts, `watchQueueToken`). */
 const tokenFromConnectionParams = publicProcedure.use(({ ctx, next }) => {
-  if (ctx.queueToken || !ctx.req) return next();
-  const queueToken = connectionParamsToken(new URL(ctx.req.url, 'http://localhost').searchParams.get('connectionParams'));
+  if (!ctx.req) return next();
+  const queueToken = watchQueueToken(ctx.queueToken, ctx.req.url);
   return queueToken ? next({ ctx: { queueToken } }) : next();
 });
 

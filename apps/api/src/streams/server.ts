@@ -6,11 +6,9 @@
  * answered NOT_FOUND in the contract's shape: the API serves it.
  */
 import http from 'node:http';
-import type { TRPCError } from '@trpc/server';
-import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type pino from 'pino';
 import { type DatabaseState, databaseState } from '@frontrow/core/edge';
-import { errorBody, reasonOf } from '../errors.ts';
+import { errorBody, reportCallError } from '../errors.ts';
 import { HTTP_TIMEOUTS, PROBE_TIMEOUT_MS, WATCH_PING_MS } from '../http-limits.ts';
 import { type ReadinessDatabase, readinessCheck } from '../readiness.ts';
 import {
@@ -49,17 +47,9 @@ export function createStreamsServer(options: StreamsServerOptions): StreamsServe
   const state = databaseState(log, () => options.database.ping());
   const readiness = readinessCheck(options.database, state, PROBE_TIMEOUT_MS);
 
-  const onError = (error: TRPCError) => {
-    const reason = reasonOf(error);
-    // the database away: one line when that starts (and one when it ends), not one per stream
-    if (reason === 'BUSY' && error.cause && state.failed(error.cause, WATCH_PATH)) return;
-    // a bug, not a client's mistake or a busy database: the one case worth an error line
-    if (reason === undefined && getHTTPStatusCodeFromError(error) >= 500)
-      log.error({ err: error.cause ?? error, path: WATCH_PATH }, 'stream failed');
-  };
-
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) return json(res, 400, errorBody('VALIDATION', 'the request target is not a URL path', null));
     const reading = req.method === 'GET' || req.method === 'HEAD';
     if (url.pathname === '/healthz' && reading) return json(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz' && reading) {
@@ -71,10 +61,16 @@ export function createStreamsServer(options: StreamsServerOptions): StreamsServe
       const message = `this server streams ${WATCH_PATH} only (GET ${STREAM_ROUTE}); send every other call to the API`;
       return json(res, 404, errorBody('NOT_FOUND', message, null));
     }
-    if (req.method !== 'GET') return refuseMethod(res);
+    // as tRPC answers them: HEAD with no content, POST with a stream saying 405; other methods a plain 405
+    if (req.method === 'HEAD') return void res.writeHead(204).end();
+    if (req.method === 'POST') return refuseMethod(res);
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET');
+      return json(res, 405, errorBody('METHOD_NOT_ALLOWED', `${WATCH_PATH} is a subscription: use GET (input in ?input=)`, WATCH_PATH));
+    }
     const refusal = refusalBeforeStream(url);
     if (refusal) return send(res, refusal.status, refusal.body);
-    await serveWatch(req, res, { deps: options.deps, streams, onError });
+    await serveWatch(req, res, { deps: options.deps, streams, onError: (error) => reportCallError(error, state, log) });
   };
 
   const server = http.createServer(
@@ -110,6 +106,15 @@ export function createStreamsServer(options: StreamsServerOptions): StreamsServe
       await closed;
     },
   };
+}
+
+/** The request's target as a URL, or null for one that is not a path (an absolute-form target Node took but WHATWG refuses). */
+function requestUrl(req: http.IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
