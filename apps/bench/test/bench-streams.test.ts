@@ -4,18 +4,19 @@
  * as it is). The report must carry every figure, count the streams the API refused, and leave nothing of
  * its concert behind. No timing assertions: the figures are what the bench reports, not what tests judge.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildServer } from '@frontrow/api';
 import { AdmissionMemory, WatchRegistry, createIdentityVerifier, createTokenSigner, noJobs, systemClock } from '@frontrow/core';
 import { testSettings } from '@frontrow/core/testing';
-import { Concert } from '@frontrow/db';
+import { Concert, freePort } from '@frontrow/db';
 import { createTestDatabase, type TestDatabase } from '@frontrow/db/testing';
 import type { StreamsReport } from '../src/scenarios/streams.ts';
 
 const main = fileURLToPath(new URL('../../cli/src/main.ts', import.meta.url));
+const streamsMain = fileURLToPath(new URL('../../api/src/streams/main.ts', import.meta.url));
 const TOKEN_SECRET = 'bench-streams-test-secret-0123456789abcdefghij';
 const AUTH_SECRET = 'bench-streams-test-auth-dev-secret-0123456789abcdef';
 /** The API's WATCH_MAX_STREAMS here: the bench asks for more, and must count the refusals. */
@@ -111,5 +112,61 @@ describe('frontrow bench --scenario streams', () => {
     const clients = await bench('--scenario', 'streams', '--status-clients', '1001');
     expect(clients.code).not.toBe(0);
     expect(clients.stderr).toContain('--status-clients: at most 1000');
+  });
+
+  it('with --streams-url, opens the streams on a streams process and reports its memory, queue.status staying on the API', {
+    timeout: 120_000,
+  }, async () => {
+    const port = await freePort();
+    const streams = spawn(process.execPath, [streamsMain], {
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: db.url,
+        TOKEN_SECRET,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        WATCH_MAX_STREAMS: '5',
+        DB_POOL_SIZE: '2',
+      },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => streams.once('exit', resolve));
+    const streamsUrl = `http://127.0.0.1:${port}`;
+    try {
+      // ready when its /readyz says so (the process needs a moment to start)
+      for (let ready = false; !ready; ) {
+        ready = await fetch(`${streamsUrl}/readyz`).then(
+          (res) => res.ok,
+          () => false,
+        );
+        if (streams.exitCode !== null) throw new Error('the streams process exited');
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const run = await bench(
+        '--scenario',
+        'streams',
+        '--streams-url',
+        streamsUrl,
+        '--streams',
+        '8',
+        '--duration',
+        '1',
+        '--status-clients',
+        '1',
+        '--json',
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as StreamsReport;
+      // the streams process's cap (5), not the API's (MAX_STREAMS): the streams went there
+      expect(report).toMatchObject({ url, streamsUrl, streams: 8, opened: 5, refused: 3, reset: 0 });
+      for (const phase of report.phases) expect(phase.rssMb).toBeGreaterThan(0);
+      expect(report.phases[0]?.status?.rps).toBeGreaterThan(0);
+      const two = await bench('--scenario', 'streams', '--streams-url', `${streamsUrl},${streamsUrl}`);
+      expect(two.code).not.toBe(0);
+      expect(two.stderr).toContain('--streams-url: one streams process');
+    } finally {
+      streams.kill('SIGTERM');
+      await exited;
+    }
   });
 });
