@@ -5,9 +5,9 @@
  * nor a web framework loaded; SIGTERM ends its open streams and exits 0, also when nobody reads its output.
  * Its refusals at start are in edge-process.test.ts with the API's and the worker's.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { admitQueue, createConcert } from '@frontrow/core';
 import { testDeps } from '@frontrow/core/testing';
 import { freePort } from '@frontrow/db';
@@ -100,7 +100,9 @@ const firstData = (text: string) => /\ndata: \{"token".*\nid: .*\n/.exec(text)?.
 
 describe('the streams process', () => {
   it("streams the API's queue tokens as the API does and follows the line, loading neither the ORM nor a web framework", async () => {
-    const moduleLog = join(await tempDir('frontrow-modules-'), 'modules.txt');
+    const logDir = await tempDir('frontrow-modules-');
+    onTestFinished(() => rm(logDir, { recursive: true, force: true }));
+    const moduleLog = join(logDir, 'modules.txt');
     const { base } = await startStreams({
       NODE_OPTIONS: `--import ${join(repoRoot, 'apps/api/test/loaded-modules.ts')}`,
       FRONTROW_TEST_MODULE_LOG: moduleLog,
