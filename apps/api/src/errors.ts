@@ -98,7 +98,7 @@ export function errorBody(reason: ErrorReason | 'INTERNAL', message: string, pat
 }
 
 /** The database error behind a BUSY answer, if the database being away is what it was. */
-export function databaseCause(error: Error): unknown {
+function databaseCause(error: Error): unknown {
   for (let cause: unknown = error.cause; cause !== undefined; cause = cause instanceof Error ? cause.cause : undefined) {
     if (isDatabaseUnavailable(cause)) return cause;
   }
@@ -114,7 +114,7 @@ export function reportCallError(
   error: TRPCError,
   state: Pick<DatabaseState, 'failed'>,
   log: { error: (obj: object, msg: string) => void },
-  path = 'queue.watch',
+  path: string,
 ): void {
   const reason = reasonOf(error);
   if (reason === 'BUSY') {

@@ -1,6 +1,6 @@
 /**
  * The queue token's guards as plain functions: tRPC's middlewares (trpc.ts) and the `queue.watch` streams
- * (streams/watch.ts, in the API and in the streams process) call these, so a token is refused for the same
+ * (watch-stream.ts `serveWatch`, in the API and in the streams process) call these, so a token is refused for the same
  * reasons, with the same words, wherever it is sent. Loads no ORM (`@frontrow/core/edge` only): the
  * streams process imports this.
  */

@@ -1,14 +1,14 @@
 /**
  * `GET /trpc/queue.watch` in the API, on a route of its own instead of tRPC's fetch adapter and SSE
  * producer (~64 KB of heap per open stream, docs/BENCHMARKS.md): `serveWatch` (watch-stream.ts) writes
- * the same frames. A request it does not stream (`?batch=`, `connectionParams` that are not an object of
+ * the same frames. A request it does not stream (`?batch=1`, `connectionParams` that are not an object of
  * strings) goes to tRPC as before, so its answers do not change either.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FastifyHandlerOptions, fastifyRequestHandler } from '@trpc/server/adapters/fastify';
 import type { AppRouter } from './router.ts';
-import { WATCH_PATH, type WatchDeps, type WatchStreams, isBatch, serveWatch, wellFormedConnectionParams } from './watch-stream.ts';
+import { WATCH_PATH, type WatchDeps, type WatchStreams, refusalBeforeStream, serveWatch } from './watch-stream.ts';
 
 export type WatchRouteOptions = {
   prefix: string;
@@ -23,10 +23,9 @@ export function registerWatchRoute(app: FastifyInstance, options: WatchRouteOpti
   // before the server closes: a stream still in its guards then opens no stream to hold the close up
   app.addHook('preClose', async () => options.streams.close());
   app.get(`${options.prefix}/${WATCH_PATH}`, { exposeHeadRoute: false }, async (req, reply) => {
-    const query = req.query as Record<string, unknown>;
     // not a stream: tRPC answers it as it always did (a batch refused, connectionParams that are not an
     // object of strings refused; both 400)
-    if (isBatch(new URL(req.url, 'http://localhost')) || !wellFormedConnectionParams(query.connectionParams)) {
+    if (refusalBeforeStream(new URL(req.url, 'http://localhost'))) {
       await fastifyRequestHandler({ ...options.trpcOptions, req, res: reply, path: WATCH_PATH });
       return reply;
     }

@@ -87,7 +87,7 @@ export type ServeWatchOptions = {
 /**
  * Serves one `GET /trpc/queue.watch` until the watch ends or the client goes away. The queue token is the
  * `X-Queue-Token` header, else `connectionParams`' `queueToken`. The caller has answered the requests this
- * does not stream (`?batch=`, malformed `connectionParams`).
+ * does not stream (`refusalBeforeStream`).
  */
 export async function serveWatch(req: IncomingMessage, res: ServerResponse, options: ServeWatchOptions): Promise<void> {
   const { deps } = options;
@@ -169,18 +169,11 @@ export function refuseMethod(res: ServerResponse): void {
   res.end(errorFrame(new TRPCError({ code: 'METHOD_NOT_SUPPORTED', message: `Unsupported ${WATCH_PATH} method` })));
 }
 
-/** What tRPC's resolver takes as `connectionParams` (absent, or a JSON object of strings), by its own check. */
-export function wellFormedConnectionParams(raw: unknown): boolean {
-  return connectionParamsRefusal(raw) === undefined;
-}
-
-function connectionParamsRefusal(raw: unknown): TRPCError | undefined {
-  // given twice, the first counts (as tRPC and serveWatch read it: URLSearchParams.get)
-  const first = Array.isArray(raw) ? raw[0] : raw;
-  if (first === undefined) return undefined;
-  if (typeof first !== 'string') return new TRPCError({ code: 'PARSE_ERROR', message: 'Not JSON-parsable query params' });
+/** tRPC's own check of `connectionParams` (absent, or a JSON object of strings): its refusal, if any. */
+function connectionParamsRefusal(raw: string | null): TRPCError | undefined {
+  if (raw === null) return undefined;
   try {
-    parseConnectionParamsFromString(first);
+    parseConnectionParamsFromString(raw);
     return undefined;
   } catch (error) {
     return getTRPCErrorFromUnknown(error);
@@ -188,14 +181,16 @@ function connectionParamsRefusal(raw: unknown): TRPCError | undefined {
 }
 
 /**
- * tRPC's answer to a `queue.watch` request it does not stream, for a server without tRPC's handler (the
- * streams process): a batch (`Cannot batch subscription calls`, in a batch's array) and `connectionParams`
- * that are not a JSON object of strings, both 400 in the contract's error shape. Null: a request to stream.
- * The API leaves these to tRPC itself; a test holds the two servers' answers equal.
+ * tRPC's answer to a `queue.watch` request it does not stream: a batch (`Cannot batch subscription calls`,
+ * in a batch's array) and `connectionParams` that are not a JSON object of strings, both 400 in the
+ * contract's error shape. Null: a request to stream. The streams process answers with it; the API only
+ * asks whether there is one and leaves the answer to tRPC itself (a test holds the two servers' answers
+ * equal).
  */
 export function refusalBeforeStream(url: URL): { status: number; body: string } | null {
   // tRPC reads connectionParams before it looks at the batch
-  const error = connectionParamsRefusal(url.searchParams.get('connectionParams') ?? undefined);
+  // given twice, the first counts (URLSearchParams.get, as tRPC and serveWatch read it)
+  const error = connectionParamsRefusal(url.searchParams.get('connectionParams'));
   // tRPC refuses these before it knows the procedure: no path in the shape
   if (error)
     return { status: getHTTPStatusCodeFromError(error), body: JSON.stringify({ error: subscriptionErrorShape(error, undefined) }) };
@@ -207,7 +202,7 @@ export function refusalBeforeStream(url: URL): { status: number; body: string } 
 }
 
 /** A batched call, as tRPC tells one: `?batch=1` (any other value is a single call). */
-export function isBatch(url: URL): boolean {
+function isBatch(url: URL): boolean {
   return url.searchParams.get('batch') === '1';
 }
 

@@ -70,7 +70,7 @@ export function createStreamsServer(options: StreamsServerOptions): StreamsServe
     }
     const refusal = refusalBeforeStream(url);
     if (refusal) return send(res, refusal.status, refusal.body);
-    await serveWatch(req, res, { deps: options.deps, streams, onError: (error) => reportCallError(error, state, log) });
+    await serveWatch(req, res, { deps: options.deps, streams, onError: (error) => reportCallError(error, state, log, WATCH_PATH) });
   };
 
   const server = http.createServer(
